@@ -1,0 +1,207 @@
+// Package clock abstracts time so that waits, retry sleeps and request
+// timeouts can run on virtual time in tests.
+package clock
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Clock is the source of time for the SDK.
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// Sleep pauses for d, or until ctx is done, in which case it returns
+	// ctx.Err() at once.
+	Sleep(ctx context.Context, d time.Duration) error
+	// AfterFunc calls f in its own goroutine once d has elapsed. stop
+	// prevents the call if it has not happened yet and reports whether it did.
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+}
+
+// Real is the wall clock.
+var Real Clock = realClock{}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (realClock) AfterFunc(d time.Duration, f func()) func() bool {
+	return time.AfterFunc(d, f).Stop
+}
+
+// Fake is a virtual clock. Sleep returns at once after moving the clock
+// forward, so code that sleeps runs instantly and deterministically; timers
+// set with AfterFunc fire when the clock passes them.
+//
+// A Fake made by NewSkipping follows the wall clock and adds the time skipped
+// by Sleep and Advance on top, for a fake server whose clients should not wait
+// for real while the server still moves on its own.
+type Fake struct {
+	mu      sync.Mutex
+	start   time.Time
+	wall    bool // Now follows the wall clock from start
+	skipped time.Duration
+	timers  []*fakeTimer
+	sleeps  []time.Duration
+	onSleep func(d time.Duration)
+}
+
+type fakeTimer struct {
+	at    time.Time
+	f     func()
+	fired bool
+}
+
+// NewFake returns a virtual clock that reads start until it is advanced.
+func NewFake(start time.Time) *Fake { return &Fake{start: start} }
+
+// NewSkipping returns a clock that runs with the wall clock and additionally
+// jumps forward by whatever is slept on it.
+func NewSkipping() *Fake { return &Fake{start: time.Now(), wall: true} }
+
+// Now returns the virtual time.
+func (f *Fake) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.nowLocked()
+}
+
+func (f *Fake) nowLocked() time.Time {
+	if f.wall {
+		return time.Now().Add(f.skipped)
+	}
+	return f.start.Add(f.skipped)
+}
+
+// Sleep records d, moves the clock forward by d and returns without
+// waiting. It returns ctx.Err() when ctx is done, before or after the hook
+// set by OnSleep has run.
+func (f *Fake) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.sleeps = append(f.sleeps, d)
+	hook := f.onSleep
+	f.mu.Unlock()
+	if hook != nil {
+		hook(d)
+	}
+	if d > 0 {
+		f.Advance(d)
+	}
+	return ctx.Err()
+}
+
+// OnSleep sets a function called at the start of every Sleep, with its
+// duration, before the clock moves.
+func (f *Fake) OnSleep(fn func(d time.Duration)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.onSleep = fn
+}
+
+// Sleeps returns the durations passed to Sleep so far, in order.
+func (f *Fake) Sleeps() []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Duration(nil), f.sleeps...)
+}
+
+// Advance moves the clock forward by d and fires the timers that are due.
+func (f *Fake) Advance(d time.Duration) {
+	f.mu.Lock()
+	f.skipped += d
+	now := f.nowLocked()
+	var due []*fakeTimer
+	kept := f.timers[:0]
+	for _, t := range f.timers {
+		if !t.at.After(now) {
+			t.fired = true
+			due = append(due, t)
+		} else {
+			kept = append(kept, t)
+		}
+	}
+	f.timers = kept
+	f.mu.Unlock()
+	sort.SliceStable(due, func(i, j int) bool { return due[i].at.Before(due[j].at) })
+	for _, t := range due {
+		go t.f()
+	}
+}
+
+// AfterFunc calls fn once the virtual clock has moved d past now. On a
+// skipping clock the timer also fires when d elapses on the wall clock.
+func (f *Fake) AfterFunc(d time.Duration, fn func()) func() bool {
+	f.mu.Lock()
+	t := &fakeTimer{at: f.nowLocked().Add(d), f: fn}
+	if d <= 0 {
+		t.fired = true
+		f.mu.Unlock()
+		go fn()
+		return func() bool { return false }
+	}
+	f.timers = append(f.timers, t)
+	wall := f.wall
+	f.mu.Unlock()
+	var stopWall func() bool
+	if wall {
+		stopWall = time.AfterFunc(d, func() {
+			if f.take(t) {
+				fn()
+			}
+		}).Stop
+	}
+	return func() bool {
+		if stopWall != nil {
+			stopWall()
+		}
+		return f.take(t)
+	}
+}
+
+// take removes t from the pending timers and reports whether it was still
+// pending, so that each timer fires or stops exactly once.
+func (f *Fake) take(t *fakeTimer) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if t.fired {
+		return false
+	}
+	t.fired = true
+	for i, p := range f.timers {
+		if p == t {
+			f.timers = append(f.timers[:i], f.timers[i+1:]...)
+			break
+		}
+	}
+	return true
+}
+
+// Timers returns how many AfterFunc timers are pending.
+func (f *Fake) Timers() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.timers)
+}

@@ -1,0 +1,368 @@
+package stewai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// Run is one execution of a recipe, as the server last described it.
+type Run struct {
+	// ID identifies the run; pass it to Get, Wait and Steps.
+	ID string `json:"id"`
+	// RecipeID is the recipe the run executes.
+	RecipeID string `json:"recipe_id"`
+	// Status is where the run is; see Status.IsTerminal.
+	Status Status `json:"status"`
+	// CreatedAt is when the run was created; zero when the server sent no
+	// RFC 3339 time.
+	CreatedAt time.Time `json:"created_at"`
+	// DurationMS is how long the run has taken, in milliseconds.
+	DurationMS int64 `json:"duration_ms"`
+	// Raw is the run object exactly as received, including fields this
+	// package does not name; decode it to reach them.
+	Raw json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON decodes a run object and keeps it whole in Raw. id, recipe_id
+// and status must be strings; created_at and duration_ms are read leniently
+// (an unreadable value is left zero, and stays visible in Raw).
+func (r *Run) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
+	var w struct {
+		ID         string          `json:"id"`
+		RecipeID   string          `json:"recipe_id"`
+		Status     Status          `json:"status"`
+		CreatedAt  json.RawMessage `json:"created_at"`
+		DurationMS json.RawMessage `json:"duration_ms"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*r = Run{ID: w.ID, RecipeID: w.RecipeID, Status: w.Status, Raw: bytes.Clone(b)}
+	var created string
+	if json.Unmarshal(w.CreatedAt, &created) == nil {
+		r.CreatedAt, _ = time.Parse(time.RFC3339Nano, created)
+	}
+	var ms json.Number
+	if json.Unmarshal(w.DurationMS, &ms) == nil {
+		if n, err := ms.Int64(); err == nil {
+			r.DurationMS = n
+		} else if f, err := ms.Float64(); err == nil && f >= -1<<62 && f <= 1<<62 {
+			r.DurationMS = int64(f)
+		}
+	}
+	return nil
+}
+
+// checkDecoded rejects an answer that is not a run.
+func (r *Run) checkDecoded() error {
+	if r.ID == "" {
+		return errors.New("run object has no id")
+	}
+	return nil
+}
+
+// RunSteps is a run's execution trace: every step with its output.
+type RunSteps struct {
+	// RunID is the run the steps belong to.
+	RunID string
+	// Steps are the run's steps in the order the server lists them.
+	Steps []Step
+	// Raw is the whole answer as received.
+	Raw json.RawMessage
+}
+
+// UnmarshalJSON decodes {"run": {"id": ...}, "steps": [...]} and keeps it
+// whole in Raw.
+func (s *RunSteps) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
+	var w struct {
+		Run *struct {
+			ID string `json:"id"`
+		} `json:"run"`
+		Steps []Step `json:"steps"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*s = RunSteps{Steps: w.Steps, Raw: bytes.Clone(b)}
+	if w.Run != nil {
+		s.RunID = w.Run.ID
+	}
+	return nil
+}
+
+// Step finds the step with the given id.
+func (s *RunSteps) Step(id string) (*Step, bool) {
+	for i := range s.Steps {
+		if s.Steps[i].ID == id {
+			return &s.Steps[i], true
+		}
+	}
+	return nil, false
+}
+
+// Usage adds up the usage of every step that reports one.
+func (s *RunSteps) Usage() Usage {
+	var total Usage
+	for _, st := range s.Steps {
+		if u := st.Output.Usage; u != nil {
+			total.InputTokens += u.InputTokens
+			total.OutputTokens += u.OutputTokens
+			total.TotalTokens += u.TotalTokens
+			total.Cost += u.Cost
+		}
+	}
+	return total
+}
+
+// Step is one step of a run.
+type Step struct {
+	// ID identifies the step within its recipe, such as "step_1".
+	ID string `json:"id"`
+	// Title is the step's human-readable name.
+	Title string `json:"title"`
+	// Kind is the step type, such as "llm_simple".
+	Kind string `json:"kind"`
+	// Status is the step's own status.
+	Status Status `json:"status"`
+	// DependsOn lists the ids of the steps this one waits for.
+	DependsOn []string `json:"depends_on"`
+	// Output is the step's flattened output (output_flat); zero when the
+	// step has none yet.
+	Output StepOutput `json:"output_flat"`
+	// Raw is the step object as received, with any fields this package
+	// does not name.
+	Raw json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON decodes a step and keeps it whole in Raw.
+func (s *Step) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
+	type plain Step // without this method
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*s = Step(p)
+	s.Raw = bytes.Clone(b)
+	return nil
+}
+
+// OutputType says what a step's primary output holds.
+type OutputType string
+
+// The output types of a step.
+const (
+	OutputText      OutputType = "text"       // Primary is a JSON string
+	OutputJSON      OutputType = "json"       // Primary is any JSON value
+	OutputMedia     OutputType = "media"      // Primary holds file metadata
+	OutputToolCalls OutputType = "tool_calls" // Primary holds the tool calls
+	OutputNone      OutputType = "none"       // no output
+)
+
+// StepOutput is a step's flattened output (the output_flat object). Only
+// Version, Type, Primary, Usage and FinishReason are stable; the other fields
+// appear when the server sends them.
+type StepOutput struct {
+	// Version is the output_flat format version.
+	Version int `json:"output_flat_version"`
+	// Type says what Primary holds.
+	Type OutputType `json:"type"`
+	// Primary is the main value, as raw JSON; see Text and Decode.
+	Primary json.RawMessage `json:"primary,omitempty"`
+	// Usage is the model usage of the step, when it reports one.
+	Usage *Usage `json:"usage,omitempty"`
+	// FinishReason is why generation stopped, such as "stop".
+	FinishReason string `json:"finish_reason,omitempty"`
+	// SchemaURN and SchemaName name the schema a json output follows.
+	SchemaURN  string `json:"schema_urn,omitempty"`
+	SchemaName string `json:"schema_name,omitempty"`
+	// Warnings are the server's warnings about the output, as raw JSON.
+	Warnings json.RawMessage `json:"warnings,omitempty"`
+}
+
+// Text returns Primary as a string when it is a JSON string (as for text
+// outputs); ok is false otherwise.
+func (o StepOutput) Text() (text string, ok bool) {
+	return text, json.Unmarshal(o.Primary, &text) == nil
+}
+
+// Decode unmarshals Primary into v, for json outputs. It fails when there is
+// no primary value.
+func (o StepOutput) Decode(v any) error {
+	if len(o.Primary) == 0 {
+		return errors.New("stewai: step output has no primary value")
+	}
+	if err := json.Unmarshal(o.Primary, v); err != nil {
+		return fmt.Errorf("stewai: decode step output: %w", err)
+	}
+	return nil
+}
+
+// Usage is the model usage of a step.
+type Usage struct {
+	InputTokens  int64   `json:"input_tokens"`
+	OutputTokens int64   `json:"output_tokens"`
+	TotalTokens  int64   `json:"total_tokens"`
+	Cost         float64 `json:"cost"`
+}
+
+// CreateRunParams describes a run to start.
+type CreateRunParams struct {
+	// RecipeID is the recipe to run. Required.
+	RecipeID string
+	// Inputs are the recipe's inputs by name. Optional; sent as {} when empty.
+	Inputs map[string]string
+	// Ingest overrides the documents of the recipe's ingest steps, by step
+	// id. Optional.
+	Ingest map[string][]IngestSource
+	// IdempotencyKey is sent as the Idempotency-Key header, so that a server
+	// honouring it starts one run however often the request is retried.
+	// Leave it empty for a new ULID per Create call; set it to make retries
+	// across processes (a job that restarts) safe as well.
+	IdempotencyKey string
+}
+
+// createRunBody is the wire form of CreateRunParams.
+type createRunBody struct {
+	RecipeID string                `json:"recipe_id"`
+	Inputs   map[string]string     `json:"inputs"`
+	Ingest   map[string]ingestStep `json:"ingest,omitempty"`
+}
+
+// encode checks p and returns the request body.
+func (p *CreateRunParams) encode() (jsonBody, error) {
+	if strings.TrimSpace(p.RecipeID) == "" {
+		return nil, invalidf("recipe id is empty")
+	}
+	for name := range p.Inputs {
+		if strings.TrimSpace(name) == "" {
+			return nil, invalidf("inputs has an empty name")
+		}
+	}
+	if !validHeaderValue(p.IdempotencyKey) || len(p.IdempotencyKey) > 255 {
+		return nil, invalidf("idempotency key must be at most 255 characters without control characters")
+	}
+	ingest, err := encodeIngest(p.Ingest)
+	if err != nil {
+		return nil, err
+	}
+	inputs := p.Inputs
+	if inputs == nil {
+		inputs = map[string]string{}
+	}
+	return json.Marshal(createRunBody{RecipeID: p.RecipeID, Inputs: inputs, Ingest: ingest})
+}
+
+// Create starts a run of p.RecipeID and, unless NoWait is given, waits for it
+// to end as Wait does: it returns the run when it is done, and otherwise an
+// error matching ErrRunFailed, ErrRunCancelled, ErrRunBlocked or
+// ErrWaitTimeout, or the context's error.
+//
+// Invalid params fail with ErrInvalidParams before anything is sent. The
+// request carries an Idempotency-Key that stays the same on every retry, so
+// retrying cannot start a second run on a server that honours it. Once the
+// run exists, every error comes with the last state of the run received, so
+// its ID is never lost: run is non-nil even when err is not.
+func (s *RunsService) Create(ctx context.Context, p CreateRunParams, opts ...WaitOption) (*Run, error) {
+	cfg, err := newWaitConfig(opts, true)
+	if err != nil {
+		return nil, err
+	}
+	body, err := p.encode()
+	if err != nil {
+		return nil, err
+	}
+	key := p.IdempotencyKey
+	if key == "" {
+		key = ulid.Make().String()
+	}
+	var run Run
+	err = s.core.do(ctx, &request{method: http.MethodPost, path: "runs/", body: body, idempotencyKey: key}, &run)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.noWait {
+		return &run, nil
+	}
+	return s.wait(ctx, run.ID, &run, cfg)
+}
+
+// Get returns the run's current state. An unknown run fails with an error
+// matching ErrNotFound; an empty id with ErrInvalidParams.
+func (s *RunsService) Get(ctx context.Context, runID string) (*Run, error) {
+	return s.get(ctx, runID, &request{})
+}
+
+// get fetches a run; r carries the caller's deadline and retry policy.
+func (s *RunsService) get(ctx context.Context, runID string, r *request) (*Run, error) {
+	path, err := runPath(runID, "")
+	if err != nil {
+		return nil, err
+	}
+	r.method, r.path = http.MethodGet, path
+	var run Run
+	if err := s.core.do(ctx, r, &run); err != nil {
+		return nil, err
+	}
+	return &run, nil
+}
+
+// Steps returns the run's execution trace: each step with its status and
+// output. It can be called at any time; steps not yet run have no output.
+func (s *RunsService) Steps(ctx context.Context, runID string) (*RunSteps, error) {
+	path, err := runPath(runID, "steps/")
+	if err != nil {
+		return nil, err
+	}
+	var steps RunSteps
+	if err := s.core.do(ctx, &request{method: http.MethodGet, path: path}, &steps); err != nil {
+		return nil, err
+	}
+	if steps.RunID == "" {
+		steps.RunID = runID
+	}
+	return &steps, nil
+}
+
+// runPath returns "runs/{id}/" + suffix with the id escaped as one path
+// segment, so that no id reaches another path or adds a query.
+func runPath(runID, suffix string) (string, error) {
+	if strings.TrimSpace(runID) == "" {
+		return "", invalidf("run id is empty")
+	}
+	if runID == "." || runID == ".." {
+		return "", invalidf("run id %q is not an id", runID)
+	}
+	return "runs/" + url.PathEscape(runID) + "/" + suffix, nil
+}
+
+// decodeJSON decodes an answer into out and, when out can tell, checks that
+// it is the object expected.
+func decodeJSON(b []byte, out any) error {
+	if err := json.Unmarshal(b, out); err != nil {
+		return err
+	}
+	if c, ok := out.(interface{ checkDecoded() error }); ok {
+		return c.checkDecoded()
+	}
+	return nil
+}
+
+func isNull(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }
