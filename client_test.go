@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -516,12 +515,6 @@ func TestCancelMidRequest(t *testing.T) {
 
 func TestConnectionReuse(t *testing.T) {
 	env := setup(t)
-	var conns atomic.Int64
-	env.server.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
 	big := strings.Repeat("x", 100<<10)
 	env.mux.HandleFunc("GET /runs/ok/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, runJSON("ok", StatusDone))
@@ -536,7 +529,7 @@ func TestConnectionReuse(t *testing.T) {
 		_, err = env.client.Runs.Get(ctx, "missing")
 		require.ErrorIs(t, err, ErrNotFound)
 	}
-	assert.Equal(t, int64(1), conns.Load(), "ten sequential calls share one connection")
+	assert.Equal(t, int64(1), env.conns.Load(), "ten sequential calls share one connection")
 }
 
 func TestResponseBodies(t *testing.T) {

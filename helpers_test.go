@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -29,13 +30,14 @@ type testEnv struct {
 	mux      *http.ServeMux
 	clock    *clock.Fake
 	server   *httptest.Server
-	requests atomic.Int64
+	requests atomic.Int64 // HTTP requests received
+	conns    atomic.Int64 // connections accepted
 }
 
 func setup(t *testing.T, opts ...Option) *testEnv {
 	t.Helper()
 	env := &testEnv{mux: http.NewServeMux(), clock: clock.NewFake(epoch)}
-	env.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	env.server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		env.requests.Add(1)
 		if !strings.HasPrefix(r.URL.Path, "/v1/") {
 			t.Errorf("request outside the base URL: %s %s", r.Method, r.URL)
@@ -44,6 +46,12 @@ func setup(t *testing.T, opts ...Option) *testEnv {
 		}
 		http.StripPrefix("/v1", env.mux).ServeHTTP(w, r)
 	}))
+	env.server.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			env.conns.Add(1)
+		}
+	}
+	env.server.Start()
 	t.Cleanup(env.server.Close)
 	all := append([]Option{WithAPIKey(testKey), WithBaseURL(env.server.URL + "/v1"), withClock(env.clock)}, opts...)
 	c, err := NewClient(all...)

@@ -1,0 +1,300 @@
+package stewai
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// scheduleInterval is the Python SDK's un-jittered interval before poll n+1.
+func scheduleInterval(n int, initial, maxInterval time.Duration) time.Duration {
+	d := float64(initial)
+	for range n {
+		d *= 1.5
+	}
+	return min(time.Duration(d), maxInterval)
+}
+
+func TestWaitSchedule(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		opts          []WaitOption
+		initial, maxi time.Duration
+	}{
+		{"defaults", nil, 500 * time.Millisecond, 5 * time.Second},
+		{"custom", []WaitOption{WithPollInterval(2 * time.Second), WithMaxPollInterval(20 * time.Second)}, 2 * time.Second, 20 * time.Second},
+		{"interval above max is lowered", []WaitOption{WithPollInterval(10 * time.Second), WithMaxPollInterval(2 * time.Second)}, 2 * time.Second, 2 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := setup(t)
+			statuses := make([]Status, 15)
+			for i := range statuses {
+				statuses[i] = StatusRunning
+			}
+			polls := statusSequence(t, env, "r1", append(statuses, StatusDone)...)
+			run, err := env.client.Runs.Wait(testContext(t), "r1", tc.opts...)
+			require.NoError(t, err)
+			assert.Equal(t, StatusDone, run.Status)
+			assert.Equal(t, int64(16), polls.Load(), "polls until the terminal status, no more")
+
+			sleeps := env.clock.Sleeps()
+			require.Len(t, sleeps, 15, "one delay between consecutive polls, none before the first")
+			jittered := false
+			for i, got := range sleeps {
+				c := scheduleInterval(i, tc.initial, tc.maxi)
+				lo, hi := time.Duration(0.8*float64(c)), min(time.Duration(1.2*float64(c))+1, tc.maxi)
+				assert.True(t, got >= lo && got <= hi, "delay %d = %s, want current %s ± 20 %% within max %s", i, got, c, tc.maxi)
+				jittered = jittered || got != c
+			}
+			assert.True(t, jittered, "delays are jittered")
+		})
+	}
+}
+
+func TestWaitTimeout(t *testing.T) {
+	env := setup(t)
+	env.mux.HandleFunc("GET /runs/r1/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, runJSON("r1", StatusQueued))
+	})
+	var others atomic.Int64
+	env.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { others.Add(1) })
+
+	start := env.clock.Now()
+	// First delay 1.5 s ± 20 %; the next interval (≥ 1.8 s) exceeds the
+	// ≤ 0.8 s left, so it must be clamped.
+	run, err := env.client.Runs.Wait(testContext(t), "r1", WithTimeout(2*time.Second), WithPollInterval(1500*time.Millisecond))
+	require.ErrorIs(t, err, ErrWaitTimeout)
+	var te *TimeoutError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, "r1", te.RunID)
+	assert.Equal(t, 2*time.Second, te.Timeout)
+	assert.Equal(t, StatusQueued, te.LastStatus)
+	assert.NoError(t, te.Err)
+	assert.Equal(t, "stewai: run r1 still queued after waiting 2s (the run goes on)", err.Error())
+	require.NotNil(t, run)
+	assert.Equal(t, StatusQueued, run.Status)
+
+	sleeps := env.clock.Sleeps()
+	require.Len(t, sleeps, 2)
+	assert.Equal(t, 2*time.Second-sleeps[0], sleeps[1], "the last delay is clamped to the time left")
+	assert.Equal(t, 2*time.Second, env.clock.Now().Sub(start), "the wait ends at its deadline")
+	assert.Equal(t, int64(2), env.requests.Load(), "no poll at or after the deadline")
+	assert.Zero(t, others.Load(), "a timeout does not cancel the run: nothing but polls was sent")
+}
+
+func TestWaitTerminalStatuses(t *testing.T) {
+	for _, tc := range []struct {
+		status Status
+		want   error
+	}{
+		{StatusFailed, ErrRunFailed},
+		{StatusCancelled, ErrRunCancelled},
+		{StatusBlocked, ErrRunBlocked},
+	} {
+		t.Run(string(tc.status), func(t *testing.T) {
+			env := setup(t)
+			statusSequence(t, env, "r1", StatusQueued, StatusRunning, tc.status)
+			run, err := env.client.Runs.Wait(testContext(t), "r1")
+			require.ErrorIs(t, err, tc.want)
+			for _, other := range []error{ErrRunFailed, ErrRunCancelled, ErrRunBlocked, ErrWaitTimeout} {
+				if other != tc.want {
+					assert.NotErrorIs(t, err, other)
+				}
+			}
+			var re *RunError
+			require.ErrorAs(t, err, &re)
+			assert.Equal(t, "r1", re.RunID)
+			assert.Equal(t, tc.status, re.Run.Status)
+			assert.Contains(t, string(re.Run.Raw), `"recipe_id"`, "the whole run travels with the error")
+			assert.Equal(t, "stewai: run r1 "+string(tc.status), err.Error())
+			assert.Same(t, re.Run, run)
+		})
+	}
+}
+
+func TestWaitUnknownStatusKeepsPolling(t *testing.T) {
+	env := setup(t)
+	polls := statusSequence(t, env, "r1", "paused", "", "awaiting_approval", StatusDone)
+	run, err := env.client.Runs.Wait(testContext(t), "r1")
+	require.NoError(t, err)
+	assert.Equal(t, StatusDone, run.Status)
+	assert.Equal(t, int64(4), polls.Load())
+}
+
+func TestWaitThroughTransientFailures(t *testing.T) {
+	env := setup(t)
+	var n atomic.Int64
+	env.mux.HandleFunc("GET /runs/r1/", func(w http.ResponseWriter, r *http.Request) {
+		switch n.Add(1) {
+		case 1:
+			writeJSON(w, 200, runJSON("r1", StatusRunning))
+		case 2, 3: // rate limited without Retry-After: the Python SDK gives up here
+			writeJSON(w, 429, map[string]any{"detail": "slow down"})
+		case 4:
+			w.WriteHeader(503)
+		case 5:
+			hijackAndClose(t, w)
+		case 6:
+			w.WriteHeader(504)
+		default:
+			writeJSON(w, 200, runJSON("r1", StatusDone))
+		}
+	})
+	run, err := env.client.Runs.Wait(testContext(t), "r1")
+	require.NoError(t, err)
+	assert.Equal(t, StatusDone, run.Status)
+	// One poll per delay: no retry bursts inside a wait. (net/http itself
+	// may replay the GET once on the dropped keep-alive connection.)
+	polls := int64(len(env.clock.Sleeps()) + 1)
+	assert.GreaterOrEqual(t, polls, int64(6))
+	assert.LessOrEqual(t, n.Load()-polls, int64(1))
+}
+
+func TestWaitRetryAfter(t *testing.T) {
+	env := setup(t)
+	var n atomic.Int64
+	env.mux.HandleFunc("GET /runs/r1/", func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 2 {
+			w.Header().Set("Retry-After", "10")
+			w.WriteHeader(429)
+			return
+		}
+		writeJSON(w, 200, runJSON("r1", []Status{StatusRunning, "", StatusRunning, StatusDone}[min(n.Load()-1, 3)]))
+	})
+	_, err := env.client.Runs.Wait(testContext(t), "r1")
+	require.NoError(t, err)
+	sleeps := env.clock.Sleeps()
+	require.Len(t, sleeps, 3)
+	assert.Equal(t, 10*time.Second, sleeps[1], "the server's Retry-After is slept exactly")
+	assert.InDelta(t, 750*time.Millisecond, sleeps[2], float64(150*time.Millisecond)+1, "and the schedule resumes where it was")
+}
+
+func TestWaitRetryAfterPastDeadline(t *testing.T) {
+	env := setup(t)
+	env.mux.HandleFunc("GET /runs/r1/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "60")
+		writeJSON(w, 429, map[string]any{"detail": "slow down"})
+	})
+	run, err := env.client.Runs.Wait(testContext(t), "r1", WithTimeout(5*time.Second))
+	require.ErrorIs(t, err, ErrWaitTimeout)
+	assert.ErrorIs(t, err, ErrRateLimited, "the last poll's error is kept")
+	assert.Nil(t, run, "no poll succeeded")
+	var te *TimeoutError
+	require.ErrorAs(t, err, &te)
+	assert.Empty(t, te.LastStatus)
+	assert.Contains(t, err.Error(), "still unknown after waiting 5s")
+	assert.Contains(t, err.Error(), "429 Too Many Requests: slow down")
+	assert.Equal(t, []time.Duration{5 * time.Second}, env.clock.Sleeps(), "the sleep is capped to the deadline")
+}
+
+func TestWaitEndsOnPermanentErrors(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		want   error
+	}{{404, ErrNotFound}, {401, ErrAuthentication}, {403, ErrAuthentication}, {400, nil}} {
+		env := setup(t)
+		var n atomic.Int64
+		env.mux.HandleFunc("GET /runs/r1/", func(w http.ResponseWriter, r *http.Request) {
+			if n.Add(1) == 1 {
+				writeJSON(w, 200, runJSON("r1", StatusRunning))
+				return
+			}
+			writeJSON(w, tc.status, map[string]any{"detail": "no"})
+		})
+		run, err := env.client.Runs.Wait(testContext(t), "r1")
+		var apiErr *APIError
+		require.ErrorAs(t, err, &apiErr)
+		assert.Equal(t, tc.status, apiErr.StatusCode)
+		if tc.want != nil {
+			assert.ErrorIs(t, err, tc.want)
+		}
+		assert.Equal(t, int64(2), n.Load(), "status %d ends the wait at once", tc.status)
+		require.NotNil(t, run)
+		assert.Equal(t, StatusRunning, run.Status)
+	}
+}
+
+func TestWaitCancel(t *testing.T) {
+	env := setup(t)
+	statusSequence(t, env, "r1", StatusRunning)
+	ctx, cancel := context.WithCancel(testContext(t))
+	var sleeps atomic.Int64
+	env.clock.OnSleep(func(time.Duration) {
+		if sleeps.Add(1) == 3 {
+			cancel()
+		}
+	})
+	run, err := env.client.Runs.Wait(ctx, "r1")
+	require.ErrorIs(t, err, context.Canceled)
+	assert.NotErrorIs(t, err, ErrWaitTimeout)
+	require.NotNil(t, run)
+	assert.Equal(t, int64(3), env.requests.Load(), "no poll after the cancel")
+}
+
+func TestWaitCancelRealClock(t *testing.T) {
+	// On the real clock, with an hour between polls: cancelling must end the
+	// sleep at once (the test would time out otherwise).
+	var polls atomic.Int64
+	ctx, cancel := context.WithCancel(testContext(t))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		polls.Add(1)
+		writeJSON(w, 200, runJSON("r1", StatusRunning))
+		cancel()
+	}))
+	defer srv.Close()
+	c, err := NewClient(WithAPIKey(testKey), WithBaseURL(srv.URL))
+	require.NoError(t, err)
+	_, err = c.Runs.Wait(ctx, "r1", WithPollInterval(time.Hour), WithMaxPollInterval(time.Hour))
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, int64(1), polls.Load())
+}
+
+func TestWaitDeadlineBoundsSlowPolls(t *testing.T) {
+	env := setup(t) // request timeout 60 s by default
+	arrived := make(chan struct{}, 1)
+	env.mux.HandleFunc("GET /runs/r1/", func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-r.Context().Done()
+	})
+	errc := make(chan error, 1)
+	go func() {
+		_, err := env.client.Runs.Wait(testContext(t), "r1", WithTimeout(30*time.Second))
+		errc <- err
+	}()
+	<-arrived
+	env.clock.Advance(30 * time.Second) // the wait's deadline, well before the request timeout
+	err := <-errc
+	require.ErrorIs(t, err, ErrWaitTimeout)
+	assert.ErrorIs(t, err, ErrRequestTimeout, "the hanging poll is the last error")
+	assert.Equal(t, int64(1), env.requests.Load())
+}
+
+func TestOnStatusChange(t *testing.T) {
+	env := setup(t)
+	env.mux.HandleFunc("POST /runs/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusAccepted, runJSON("r1", StatusQueued))
+	})
+	statusSequence(t, env, "r1", StatusQueued, StatusRunning, StatusRunning, StatusDone)
+	var seen []Status
+	_, err := env.client.Runs.Create(testContext(t), CreateRunParams{RecipeID: "x"},
+		OnStatusChange(func(r *Run) { seen = append(seen, r.Status) }))
+	require.NoError(t, err)
+	assert.Equal(t, []Status{StatusQueued, StatusRunning, StatusDone}, seen)
+}
+
+func TestWaitReturnsNotFoundBeforeAnyRun(t *testing.T) {
+	env := setup(t)
+	env.mux.HandleFunc("GET /runs/r1/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 404, map[string]any{"detail": "Not found."})
+	})
+	run, err := env.client.Runs.Wait(testContext(t), "r1")
+	assert.Nil(t, run)
+	assert.True(t, errors.Is(err, ErrNotFound))
+}
