@@ -34,7 +34,7 @@ type testEnv struct {
 	conns    atomic.Int64 // connections accepted
 }
 
-func setup(t *testing.T, opts ...Option) *testEnv {
+func setup(t testing.TB, opts ...Option) *testEnv {
 	t.Helper()
 	env := &testEnv{mux: http.NewServeMux(), clock: clock.NewFake(epoch)}
 	env.server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

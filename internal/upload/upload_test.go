@@ -1,0 +1,105 @@
+package upload
+
+import (
+	"context"
+	"io"
+	"mime"
+	"mime/multipart"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestFormFraming(t *testing.T) {
+	f, err := NewForm([]Field{{"folder_ulid", "01HZX3K7Q9V5M2N8P4R6T0W1YB"}}, "file", `we"ird\name.pdf`, "application/pdf")
+	require.NoError(t, err)
+	body, err := io.ReadAll(f.Reader(strings.NewReader("content bytes")))
+	require.NoError(t, err)
+	assert.Equal(t, int64(len(body)), f.Overhead()+int64(len("content bytes")), "Overhead + content = body length")
+
+	_, params, err := mime.ParseMediaType(f.ContentType())
+	require.NoError(t, err)
+	mr := multipart.NewReader(strings.NewReader(string(body)), params["boundary"])
+	p, err := mr.NextPart()
+	require.NoError(t, err)
+	assert.Equal(t, "folder_ulid", p.FormName())
+	v, _ := io.ReadAll(p)
+	assert.Equal(t, "01HZX3K7Q9V5M2N8P4R6T0W1YB", string(v))
+	p, err = mr.NextPart()
+	require.NoError(t, err)
+	assert.Equal(t, "file", p.FormName())
+	assert.Equal(t, `we"ird\name.pdf`, p.FileName())
+	assert.Equal(t, "application/pdf", p.Header.Get("Content-Type"))
+	v, _ = io.ReadAll(p)
+	assert.Equal(t, "content bytes", string(v))
+	_, err = mr.NextPart()
+	assert.Equal(t, io.EOF, err)
+}
+
+// blockingReader blocks every Read until released.
+type blockingReader struct {
+	started chan struct{}
+	release chan struct{}
+	reads   atomic.Int64
+}
+
+func (b *blockingReader) Read(p []byte) (int, error) {
+	b.reads.Add(1)
+	b.started <- struct{}{}
+	<-b.release
+	return copy(p, "x"), nil
+}
+
+func TestGuardCancelWhileBlocked(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	br := &blockingReader{started: make(chan struct{}, 1), release: make(chan struct{})}
+	g := NewGuard(ctx, br, nil)
+	errc := make(chan error, 1)
+	go func() { _, err := g.Read(make([]byte, 8)); errc <- err }()
+	<-br.started
+	cancel()
+	assert.ErrorIs(t, <-errc, context.Canceled, "Read returns although the reader is still blocked")
+	assert.False(t, g.Release(ctx), "not idle: a read is in progress")
+	close(br.release)
+	_, err := g.Read(make([]byte, 8))
+	assert.Error(t, err)
+	assert.Equal(t, int64(1), br.reads.Load(), "the reader is not read again")
+}
+
+func TestGuardReleaseWaitsForReadInProgress(t *testing.T) {
+	br := &blockingReader{started: make(chan struct{}, 1), release: make(chan struct{})}
+	g := NewGuard(context.Background(), br, nil)
+	readDone := make(chan struct{})
+	go func() { _, _ = g.Read(make([]byte, 8)); close(readDone) }()
+	<-br.started
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.False(t, g.Release(done), "a read is in progress: not idle")
+	released := make(chan bool)
+	go func() { released <- g.Release(context.Background()) }()
+	close(br.release)
+	assert.True(t, <-released)
+	<-readDone
+	n, err := g.Read(make([]byte, 8))
+	assert.Zero(t, n)
+	assert.ErrorIs(t, err, ErrReleased)
+	assert.Equal(t, int64(1), br.reads.Load())
+	assert.Equal(t, int64(1), g.BytesRead())
+}
+
+func TestGuardCountsAndReports(t *testing.T) {
+	var seen []int
+	g := NewGuard(context.Background(), strings.NewReader("hello world"), func(n int) { seen = append(seen, n) })
+	b, err := io.ReadAll(io.LimitReader(g, 100))
+	require.NoError(t, err)
+	assert.Equal(t, "hello world", string(b))
+	assert.Equal(t, int64(11), g.BytesRead())
+	total := 0
+	for _, n := range seen {
+		total += n
+	}
+	assert.Equal(t, 11, total)
+}

@@ -1,0 +1,276 @@
+package stewai
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/oklog/ulid/v2"
+	"github.com/stewai/stewai-go/internal/upload"
+)
+
+// File is a file stored in StewAI's Pantry.
+type File struct {
+	// ObjULID identifies the stored object.
+	ObjULID string `json:"obj_ulid"`
+	// URI is the file's doc:// URI, usable as a SourceFile ingest source.
+	URI string `json:"uri"`
+	// Filename is the name the file was stored under.
+	Filename string `json:"filename"`
+	// SizeBytes is the stored size.
+	SizeBytes int64 `json:"size_bytes"`
+}
+
+// IngestSource returns a SourceFile ingest source for the file, with an
+// optional label, to pass in CreateRunParams.Ingest.
+func (f *File) IngestSource(label string) IngestSource {
+	return FileSource(f.URI, label)
+}
+
+func (f *File) checkDecoded() error {
+	if f.URI == "" {
+		return errors.New("file object has no uri")
+	}
+	return nil
+}
+
+// UploadOption configures Upload and UploadFile.
+type UploadOption func(*uploadConfig) error
+
+type uploadConfig struct {
+	folder      string
+	progress    func(sent, total int64)
+	contentType string
+}
+
+// InFolder stores the upload in the Pantry folder with this ULID. An id that
+// is not a ULID fails with ErrInvalidParams before anything is sent.
+func InFolder(folderULID string) UploadOption {
+	return func(c *uploadConfig) error {
+		if _, err := ulid.ParseStrict(folderULID); err != nil {
+			return invalidf("InFolder: %q is not a ULID: %v", folderULID, err)
+		}
+		c.folder = folderULID
+		return nil
+	}
+}
+
+// WithProgress calls fn as the file's bytes are sent: sent is the number of
+// content bytes sent so far and total the content's size, or -1 when the size
+// is unknown (a stream). Calls come from the goroutine sending the body and
+// never overlap; keep fn quick. If the upload is retried, sent starts again
+// from 0.
+func WithProgress(fn func(sent, total int64)) UploadOption {
+	return func(c *uploadConfig) error {
+		c.progress = fn
+		return nil
+	}
+}
+
+// WithContentType sets the file part's Content-Type. By default it follows
+// the filename's extension, or is application/octet-stream.
+func WithContentType(contentType string) UploadOption {
+	return func(c *uploadConfig) error {
+		if contentType == "" || !validHeaderValue(contentType) {
+			return invalidf("WithContentType: %q is not a content type", contentType)
+		}
+		c.contentType = contentType
+		return nil
+	}
+}
+
+// Upload stores the content of r in the Pantry under filename and returns
+// the stored file; pass File.IngestSource to a run to ingest it.
+//
+// The content is streamed, never held in memory, so r can be of any size.
+// Cancelling ctx aborts the upload at once. A transient failure is retried
+// only when the content can be sent again: when r is an io.Seeker (such as
+// an *os.File) it is rewound to where it was, and a one-shot stream is
+// retried only if none of it was read yet; otherwise the server's error is
+// returned. r is not closed, and is no longer read once Upload returns
+// (unless ctx was cancelled while a read of r was blocked: that one read
+// finishes in the background, and no other follows).
+func (s *StorageService) Upload(ctx context.Context, r io.Reader, filename string, opts ...UploadOption) (*File, error) {
+	if r == nil {
+		return nil, invalidf("Upload: nil reader")
+	}
+	return s.upload(ctx, r, filename, opts)
+}
+
+// UploadFile uploads the file at path, named after its base name, as Upload
+// does. Retries reread the file from its start.
+func (s *StorageService) UploadFile(ctx context.Context, path string, opts ...UploadOption) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, invalidf("UploadFile: %v", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, invalidf("UploadFile: %s is not a regular file", path)
+	}
+	return s.upload(ctx, f, filepath.Base(path), opts)
+}
+
+func (s *StorageService) upload(ctx context.Context, r io.Reader, filename string, opts []UploadOption) (*File, error) {
+	var cfg uploadConfig
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if strings.TrimSpace(filename) == "" {
+		return nil, invalidf("Upload: empty filename")
+	}
+	if !validHeaderValue(filename) {
+		return nil, invalidf("Upload: filename %q has control characters", filename)
+	}
+	ctype := cfg.contentType
+	if ctype == "" {
+		ctype = mime.TypeByExtension(filepath.Ext(filename))
+	}
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	var fields []upload.Field
+	if cfg.folder != "" {
+		fields = append(fields, upload.Field{Name: "folder_ulid", Value: cfg.folder})
+	}
+	form, err := upload.NewForm(fields, "file", filename, ctype)
+	if err != nil {
+		return nil, fmt.Errorf("stewai: Upload: %w", err)
+	}
+	body, err := newUploadBody(ctx, form, r, cfg.progress)
+	if err != nil {
+		return nil, err
+	}
+	defer body.release()
+
+	var file File
+	err = s.core.do(ctx, &request{
+		method: http.MethodPost, path: "storage/upload/", body: body,
+		idempotencyKey: ulid.Make().String(),
+	}, &file)
+	if err != nil {
+		return nil, err
+	}
+	return &file, nil
+}
+
+// ResolvePath returns the Pantry file at path, such as "Reports/Q4.pdf".
+// When nothing is there it fails with an error matching ErrNotFound.
+func (s *StorageService) ResolvePath(ctx context.Context, path string) (*File, error) {
+	if strings.TrimSpace(path) == "" {
+		return nil, invalidf("ResolvePath: empty path")
+	}
+	var file File
+	err := s.core.do(ctx, &request{
+		method: http.MethodGet, path: "storage/resolve/", query: url.Values{"path": {path}},
+	}, &file)
+	if err != nil {
+		return nil, err
+	}
+	return &file, nil
+}
+
+// uploadBody is the multipart body of an upload, opened once per attempt.
+type uploadBody struct {
+	ctx      context.Context
+	form     *upload.Form
+	r        io.Reader
+	seeker   io.Seeker // r as a seeker, when it can rewind
+	start    int64     // offset of the content in seeker
+	total    int64     // content size, or -1
+	progress func(sent, total int64)
+	cur      *upload.Guard // the current attempt's reader
+}
+
+// newUploadBody measures r: a regular file or any io.Seeker has a known size
+// and can be rewound; a reader with a Len method (bytes.Buffer) has a known
+// size; anything else is a one-shot stream of unknown size.
+func newUploadBody(ctx context.Context, form *upload.Form, r io.Reader, progress func(sent, total int64)) (*uploadBody, error) {
+	b := &uploadBody{ctx: ctx, form: form, r: r, total: -1, progress: progress}
+	if f, ok := r.(*os.File); ok {
+		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+			return b, nil // a pipe or device: a stream
+		}
+	}
+	if sk, ok := r.(io.Seeker); ok {
+		start, err1 := sk.Seek(0, io.SeekCurrent)
+		end, err2 := sk.Seek(0, io.SeekEnd)
+		if err1 == nil && err2 == nil {
+			if _, err := sk.Seek(start, io.SeekStart); err != nil {
+				return nil, fmt.Errorf("stewai: Upload: rewind reader: %w", err)
+			}
+			b.seeker, b.start, b.total = sk, start, max(0, end-start)
+			return b, nil
+		}
+	}
+	if l, ok := r.(interface{ Len() int }); ok {
+		b.total = int64(l.Len())
+	}
+	return b, nil
+}
+
+func (b *uploadBody) contentType() string { return b.form.ContentType() }
+
+func (b *uploadBody) size() int64 {
+	if b.total < 0 {
+		return -1
+	}
+	return b.form.Overhead() + b.total
+}
+
+// replayable reports whether another attempt can send the same content. It
+// first waits until the previous attempt no longer reads r.
+func (b *uploadBody) replayable() bool {
+	if b.cur == nil {
+		return true
+	}
+	if !b.cur.Release(b.ctx) {
+		return false
+	}
+	return b.seeker != nil || b.cur.BytesRead() == 0
+}
+
+func (b *uploadBody) open() (io.Reader, error) {
+	if b.cur != nil {
+		if !b.replayable() {
+			return nil, errors.New("upload content cannot be sent again")
+		}
+		if b.seeker != nil {
+			if _, err := b.seeker.Seek(b.start, io.SeekStart); err != nil {
+				return nil, fmt.Errorf("rewind upload content: %w", err)
+			}
+		}
+	}
+	content := b.r
+	if b.total >= 0 {
+		content = io.LimitReader(b.r, b.total) // exactly the length announced
+	}
+	var sent int64
+	onRead := func(n int) {
+		sent += int64(n)
+		if b.progress != nil {
+			b.progress(sent, b.total)
+		}
+	}
+	b.cur = upload.NewGuard(b.ctx, content, onRead)
+	return b.form.Reader(b.cur), nil
+}
+
+// release makes sure r is no longer read once the upload returns.
+func (b *uploadBody) release() {
+	if b.cur != nil {
+		b.cur.Release(b.ctx)
+	}
+}
