@@ -504,27 +504,28 @@ func (c *core) attempt(ctx context.Context, r *request, attempt int, out any) er
 		slog.Int("attempt", attempt), slog.Int("status", resp.StatusCode),
 		slog.Duration("elapsed", time.Since(start)))
 
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		b, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
-		if err != nil && ctx.Err() == nil && actx.Err() == nil {
-			// The status line is in; a body cut short still tells the outcome.
-			c.log.LogAttrs(ctx, slog.LevelDebug, "stewai: error body cut short",
-				slog.String("path", r.path), slog.String("error", err.Error()))
+	success := resp.StatusCode >= 200 && resp.StatusCode <= 299
+	limit := int64(maxErrorBodyBytes)
+	if success {
+		if resp.ContentLength > c.maxResponseBytes {
+			return fail(fmt.Sprintf("response body of %d bytes is over the %d-byte limit", resp.ContentLength, c.maxResponseBytes),
+				ErrResponseTooLarge, nil, false)
 		}
-		if err := ctx.Err(); err != nil {
-			return fail(err.Error(), nil, err, false)
-		}
+		limit = c.maxResponseBytes + 1
+	}
+	b, readErr := io.ReadAll(io.LimitReader(resp.Body, limit))
+	if actx.Err() != nil {
+		// The attempt's timeout covers the whole exchange: an answer that
+		// completes after it fired is not taken, however it raced in.
+		return c.transportFailure(ctx, actx, r, context.Cause(actx), timeout)
+	}
+	if !success {
+		// The status line is in: even a body cut short tells the outcome.
 		ra, _ := retry.ParseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())
 		return newAPIError(r.method, r.path, resp.StatusCode, resp.Header, b, ra, c.apiKey())
 	}
-
-	if resp.ContentLength > c.maxResponseBytes {
-		return fail(fmt.Sprintf("response body of %d bytes is over the %d-byte limit", resp.ContentLength, c.maxResponseBytes),
-			ErrResponseTooLarge, nil, false)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, c.maxResponseBytes+1))
-	if err != nil {
-		return c.transportFailure(ctx, actx, r, err, timeout)
+	if readErr != nil {
+		return c.transportFailure(ctx, actx, r, readErr, timeout)
 	}
 	if int64(len(b)) > c.maxResponseBytes {
 		return fail(fmt.Sprintf("response body is over the %d-byte limit", c.maxResponseBytes), ErrResponseTooLarge, nil, false)

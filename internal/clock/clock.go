@@ -16,8 +16,11 @@ type Clock interface {
 	// Sleep pauses for d, or until ctx is done, in which case it returns
 	// ctx.Err() at once.
 	Sleep(ctx context.Context, d time.Duration) error
-	// AfterFunc calls f in its own goroutine once d has elapsed. stop
-	// prevents the call if it has not happened yet and reports whether it did.
+	// AfterFunc calls f once d has elapsed: the real clock in its own
+	// goroutine, a fake one synchronously from the Advance or Sleep that
+	// passes the deadline, so that f has run when the clock has moved. f
+	// must not block. stop prevents the call if it has not happened yet and
+	// reports whether it did.
 	AfterFunc(d time.Duration, f func()) (stop func() bool)
 }
 
@@ -128,7 +131,8 @@ func (f *Fake) Sleeps() []time.Duration {
 	return append([]time.Duration(nil), f.sleeps...)
 }
 
-// Advance moves the clock forward by d and fires the timers that are due.
+// Advance moves the clock forward by d and runs the timers that are due, in
+// deadline order, before it returns.
 func (f *Fake) Advance(d time.Duration) {
 	f.mu.Lock()
 	f.skipped += d
@@ -147,7 +151,7 @@ func (f *Fake) Advance(d time.Duration) {
 	f.mu.Unlock()
 	sort.SliceStable(due, func(i, j int) bool { return due[i].at.Before(due[j].at) })
 	for _, t := range due {
-		go t.f()
+		t.f()
 	}
 }
 
@@ -159,7 +163,7 @@ func (f *Fake) AfterFunc(d time.Duration, fn func()) func() bool {
 	if d <= 0 {
 		t.fired = true
 		f.mu.Unlock()
-		go fn()
+		fn()
 		return func() bool { return false }
 	}
 	f.timers = append(f.timers, t)

@@ -1,0 +1,422 @@
+package stewaitest
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	"github.com/stewai/stewai-go"
+)
+
+// Recipe scripts what the runs of one recipe do.
+//
+// A run reports Statuses in turn, then Final. By default it moves on with
+// each poll (GET runs/{id}/): the create answer shows Statuses[0], the first
+// poll Statuses[1], and so on, each repeated for PollsPerStatus polls. With a
+// Duration it moves with the server's clock instead: Statuses share the
+// Duration equally and Final comes when it has passed.
+type Recipe struct {
+	// Statuses are reported before Final. nil means queued, running; an
+	// empty, non-nil list makes the run final at once.
+	Statuses []stewai.Status `json:"statuses,omitempty"`
+	// Final is the status the run ends in: done (the default), failed,
+	// cancelled or blocked. A status that is not terminal, such as running,
+	// makes a run that never ends, for testing timeouts.
+	Final stewai.Status `json:"final,omitempty"`
+	// PollsPerStatus is how many polls each of Statuses lasts; default 1.
+	PollsPerStatus int `json:"polls_per_status,omitempty"`
+	// Duration, when set, makes runs move by time rather than by polls.
+	Duration Duration `json:"duration,omitempty"`
+	// Steps are the run's steps. nil gives the default recipe's two steps,
+	// computed from the run's inputs.
+	Steps []Step `json:"steps,omitempty"`
+}
+
+// DefaultRecipe is what runs of recipes without a script do: queued, then
+// running, then done 300 ms after creation, with two steps that turn the
+// inputs into a text output (step_1) and a json output (step_2).
+var DefaultRecipe = Recipe{Duration: Duration(300 * time.Millisecond)}
+
+// Step scripts one step of a run.
+type Step struct {
+	ID        string   `json:"id"`
+	Title     string   `json:"title,omitempty"`
+	Kind      string   `json:"kind,omitempty"`
+	DependsOn []string `json:"depends_on,omitempty"`
+	// Status is the step's status once the run has ended. Empty means done
+	// when the run is done, and the run's own status otherwise.
+	Status stewai.Status `json:"status,omitempty"`
+	// Output is the step's output_flat once it is done; see Text, JSON,
+	// Media, ToolCalls and NoOutput.
+	Output stewai.StepOutput `json:"output"`
+}
+
+// sampleUsage is the usage the output helpers report.
+func sampleUsage(in, out int64) *stewai.Usage {
+	return &stewai.Usage{InputTokens: in, OutputTokens: out, TotalTokens: in + out, Cost: float64(in+out) * 0.00025}
+}
+
+func rawJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("stewaitest: output value does not encode as JSON: " + err.Error())
+	}
+	return b
+}
+
+// Text is a text output.
+func Text(s string) stewai.StepOutput {
+	return stewai.StepOutput{Version: 1, Type: stewai.OutputText, Primary: rawJSON(s),
+		Usage: sampleUsage(int64(10+len(s)/4), int64(1+len(s)/4)), FinishReason: "stop"}
+}
+
+// JSON is a json output whose primary value is v encoded as JSON. It panics
+// if v does not encode.
+func JSON(v any) stewai.StepOutput {
+	p := rawJSON(v)
+	return stewai.StepOutput{Version: 1, Type: stewai.OutputJSON, Primary: p,
+		Usage: sampleUsage(int64(20+len(p)/4), int64(1+len(p)/4)), FinishReason: "stop"}
+}
+
+// Media is a media output describing a generated file.
+func Media(uri, filename, contentType string) stewai.StepOutput {
+	return stewai.StepOutput{Version: 1, Type: stewai.OutputMedia, FinishReason: "stop",
+		Primary: rawJSON(map[string]string{"uri": uri, "filename": filename, "content_type": contentType})}
+}
+
+// ToolCalls is a tool_calls output whose primary value is calls as JSON.
+func ToolCalls(calls any) stewai.StepOutput {
+	return stewai.StepOutput{Version: 1, Type: stewai.OutputToolCalls, Primary: rawJSON(calls),
+		Usage: sampleUsage(30, 12), FinishReason: "tool_calls"}
+}
+
+// NoOutput is a step output of type none.
+func NoOutput() stewai.StepOutput {
+	return stewai.StepOutput{Version: 1, Type: stewai.OutputNone}
+}
+
+// run is the server's state of one run.
+type run struct {
+	id, recipeID string
+	recipe       Recipe
+	inputs       map[string]string
+	sources      []stewai.IngestSource
+	created      time.Time
+	polls        int
+	finished     time.Time // when the run was first seen final
+}
+
+// status is the run's status at now, after r.polls polls.
+func (r *run) status(now time.Time) stewai.Status {
+	statuses, final := r.recipe.Statuses, r.recipe.Final
+	if statuses == nil {
+		statuses = []stewai.Status{stewai.StatusQueued, stewai.StatusRunning}
+	}
+	if final == "" {
+		final = stewai.StatusDone
+	}
+	s, endedAt := final, now // a poll-driven run ends at the poll that sees it
+	if d := time.Duration(r.recipe.Duration); d > 0 && len(statuses) > 0 {
+		endedAt = r.created.Add(d)
+		if elapsed := now.Sub(r.created); elapsed < d {
+			s = statuses[int(elapsed*time.Duration(len(statuses))/d)]
+		}
+	} else {
+		per := max(1, r.recipe.PollsPerStatus)
+		if i := r.polls / per; i < len(statuses) {
+			s = statuses[i]
+		}
+	}
+	if s.IsTerminal() && r.finished.IsZero() {
+		r.finished = endedAt
+	}
+	return s
+}
+
+// object is the run as the API shows it.
+func (r *run) object(now time.Time) map[string]any {
+	st := r.status(now)
+	end := now
+	if !r.finished.IsZero() {
+		end = r.finished
+	}
+	return map[string]any{
+		"id":          r.id,
+		"recipe_id":   r.recipeID,
+		"status":      st,
+		"created_at":  r.created.UTC().Format(time.RFC3339Nano),
+		"duration_ms": end.Sub(r.created).Milliseconds(),
+	}
+}
+
+// steps is the run's steps as the API shows them.
+func (r *run) steps(now time.Time) []map[string]any {
+	st := r.status(now)
+	scripted := r.recipe.Steps
+	if scripted == nil {
+		scripted = defaultSteps(r.inputs, r.sources)
+	}
+	out := make([]map[string]any, 0, len(scripted))
+	for i, step := range scripted {
+		status, output := stewai.StatusQueued, (*stewai.StepOutput)(nil)
+		switch {
+		case st.IsTerminal():
+			status = step.Status
+			if status == "" {
+				status = st
+			}
+			if status == stewai.StatusDone {
+				o := step.Output
+				if o.Type == "" {
+					o = NoOutput()
+				}
+				output = &o
+			}
+		case st == stewai.StatusRunning && i == 0:
+			status = stewai.StatusRunning
+		}
+		deps := step.DependsOn
+		if deps == nil {
+			deps = []string{}
+		}
+		out = append(out, map[string]any{
+			"id": step.ID, "title": step.Title, "kind": step.Kind, "status": status,
+			"depends_on": deps, "output_flat": output,
+		})
+	}
+	return out
+}
+
+// defaultSteps are DefaultRecipe's steps: a text summary of the inputs and
+// the inputs as JSON.
+func defaultSteps(inputs map[string]string, sources []stewai.IngestSource) []Step {
+	names := make([]string, 0, len(inputs))
+	for k := range inputs {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	pairs := make([]string, len(names))
+	for i, k := range names {
+		pairs[i] = k + "=" + inputs[k]
+	}
+	summary := "Summary of " + strings.Join(pairs, ", ")
+	if len(pairs) == 0 {
+		summary = "Summary of a run without inputs"
+	}
+	if len(sources) > 0 {
+		summary += fmt.Sprintf(" (%d ingested source(s))", len(sources))
+	}
+	uris := make([]string, len(sources))
+	for i, s := range sources {
+		uris[i] = s.URI
+	}
+	return []Step{
+		{ID: "step_1", Title: "Summarize", Kind: "llm_simple", Output: Text(summary + ".")},
+		{ID: "step_2", Title: "Extract", Kind: "llm_json", DependsOn: []string{"step_1"},
+			Output: JSON(map[string]any{"inputs": inputs, "input_count": len(inputs), "sources": uris})},
+	}
+}
+
+// idempotent remembers what an Idempotency-Key was first used for.
+type idempotent struct {
+	digest [32]byte // of the request body
+	id     string   // the run or file it made
+}
+
+// createRun handles POST runs/ and returns the body read.
+func (s *Server) createRun(w http.ResponseWriter, r *http.Request) []byte {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json.")
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody+1))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "Could not read the body.")
+		return nil
+	}
+	if len(body) > maxJSONBody {
+		writeError(w, http.StatusRequestEntityTooLarge, "Body too large.")
+		return nil
+	}
+	p, problem := parseCreate(body)
+	if problem != "" {
+		writeError(w, http.StatusBadRequest, problem)
+		return body
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := r.Header.Get("Idempotency-Key")
+	digest := sha256.Sum256(body)
+	if prev, ok := s.idem["runs:"+key]; ok && key != "" {
+		if prev.digest != digest {
+			writeError(w, http.StatusUnprocessableEntity, "Idempotency-Key was already used with different parameters.")
+			return body
+		}
+		writeJSON(w, http.StatusAccepted, s.runs[prev.id].object(s.now()))
+		return body
+	}
+	for _, src := range p.sources {
+		if src.Kind == stewai.SourceFile && !s.files.has(src.URI) {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("File source %s is not in storage.", src.URI))
+			return body
+		}
+	}
+	recipe, ok := s.recipes[p.recipeID]
+	if !ok {
+		recipe = DefaultRecipe
+	}
+	now := s.now()
+	ru := &run{id: ulid.Make().String(), recipeID: p.recipeID, recipe: recipe, inputs: p.inputs, sources: p.sources, created: now}
+	s.runs[ru.id] = ru
+	s.order = append(s.order, ru.id)
+	if key != "" {
+		s.idem["runs:"+key] = idempotent{digest: digest, id: ru.id}
+	}
+	writeJSON(w, http.StatusAccepted, ru.object(now))
+	return body
+}
+
+type createParams struct {
+	recipeID string
+	inputs   map[string]string
+	sources  []stewai.IngestSource
+}
+
+// parseCreate checks a create body field by field, as strictly as the API,
+// and says what is wrong in the words a 400 answer uses.
+func parseCreate(body []byte) (p createParams, problem string) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
+		return p, "Body must be a JSON object."
+	}
+	for name := range fields {
+		if name != "recipe_id" && name != "inputs" && name != "ingest" {
+			return p, fmt.Sprintf("Unknown field %q.", name)
+		}
+	}
+	if json.Unmarshal(fields["recipe_id"], &p.recipeID) != nil || strings.TrimSpace(p.recipeID) == "" {
+		return p, "recipe_id is required and must be a non-empty string."
+	}
+	p.inputs = map[string]string{}
+	if raw, ok := fields["inputs"]; ok {
+		if err := json.Unmarshal(raw, &p.inputs); err != nil || p.inputs == nil {
+			return p, "inputs must be an object mapping names to strings."
+		}
+	}
+	raw, ok := fields["ingest"]
+	if !ok {
+		return p, ""
+	}
+	var ingest map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &ingest); err != nil || ingest == nil {
+		return p, `ingest must be an object mapping step ids to {"sources": [...]}.`
+	}
+	steps := make([]string, 0, len(ingest))
+	for step := range ingest {
+		steps = append(steps, step)
+	}
+	sort.Strings(steps)
+	for _, step := range steps {
+		if strings.TrimSpace(step) == "" {
+			return p, "ingest step ids must not be empty."
+		}
+		var st struct {
+			Sources *[]json.RawMessage `json:"sources"`
+		}
+		dec := json.NewDecoder(strings.NewReader(string(ingest[step])))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&st); err != nil || st.Sources == nil {
+			return p, fmt.Sprintf(`ingest[%q] must be {"sources": [...]}.`, step)
+		}
+		for i, rawSrc := range *st.Sources {
+			var src stewai.IngestSource
+			dec := json.NewDecoder(strings.NewReader(string(rawSrc)))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&src); err != nil {
+				return p, fmt.Sprintf(`ingest[%q].sources[%d] must be {"uri", "kind", "label"} with string values.`, step, i)
+			}
+			if msg := sourceProblem(src); msg != "" {
+				return p, fmt.Sprintf("ingest[%q].sources[%d]: %s", step, i, msg)
+			}
+			p.sources = append(p.sources, src)
+		}
+	}
+	return p, ""
+}
+
+func sourceProblem(src stewai.IngestSource) string {
+	switch src.Kind {
+	case stewai.SourceURL:
+		u, err := url.Parse(src.URI)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return "url sources need an http:// or https:// uri."
+		}
+	case stewai.SourceFile:
+		if !strings.HasPrefix(src.URI, "doc://") || len(src.URI) == len("doc://") {
+			return "file sources need a doc:// uri."
+		}
+	default:
+		return `kind must be "url" or "file".`
+	}
+	return ""
+}
+
+// getRun handles GET runs/{id}/: one poll.
+func (s *Server) getRun(w http.ResponseWriter, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ru, ok := s.runs[id]
+	if !ok {
+		writeError(w, http.StatusNotFound, "Run not found.")
+		return
+	}
+	ru.polls++
+	writeJSON(w, http.StatusOK, ru.object(s.now()))
+}
+
+// getSteps handles GET runs/{id}/steps/; it does not count as a poll.
+func (s *Server) getSteps(w http.ResponseWriter, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ru, ok := s.runs[id]
+	if !ok {
+		writeError(w, http.StatusNotFound, "Run not found.")
+		return
+	}
+	now := s.now()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"run":   map[string]any{"id": ru.id, "status": ru.status(now)},
+		"steps": ru.steps(now),
+	})
+}
+
+// Runs returns every run created so far, oldest first, in its current state.
+// Reading them does not count as a poll.
+func (s *Server) Runs() []stewai.Run {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	out := make([]stewai.Run, 0, len(s.order))
+	for _, id := range s.order {
+		var r stewai.Run
+		_ = json.Unmarshal(rawJSON(s.runs[id].object(now)), &r)
+		out = append(out, r)
+	}
+	return out
+}
+
+// Script sets or replaces the script of recipe id, for runs created from now.
+func (s *Server) Script(id string, r Recipe) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recipes[id] = r
+}

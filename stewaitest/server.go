@@ -1,0 +1,469 @@
+// Package stewaitest serves a fake StewAI API on loopback for tests, the way
+// net/http/httptest serves HTTP: import it in your own tests to exercise code
+// that uses package stewai without the real service, credits or timing.
+//
+// The fake speaks the documented wire and is strict about it, as the real
+// service is: requests need the key, paths end in a slash, bodies are
+// validated and answered with a 400 that names the problem. Runs move from
+// queued through running to a final status; recipes, faults and time are
+// scriptable:
+//
+//	srv := stewaitest.NewServer(stewaitest.WithRecipe("r", stewaitest.Recipe{Final: stewai.StatusBlocked}))
+//	defer srv.Close()
+//	_, err := srv.Client().Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "r"})
+//	// errors.Is(err, stewai.ErrRunBlocked) after two polls
+//
+// A client from Server.Client shares the server's clock, which jumps forward
+// whenever the client would sleep between polls or retries, so tests built on
+// it never wait for real and come out the same on every run.
+package stewaitest
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stewai/stewai-go"
+	"github.com/stewai/stewai-go/internal/clock"
+	"github.com/stewai/stewai-go/internal/hooks"
+)
+
+// DefaultAPIKey is the key a Server accepts unless WithAPIKey says otherwise.
+const DefaultAPIKey = "sk-test-stewaitest"
+
+// maxJSONBody bounds JSON request bodies, as a real server would.
+const maxJSONBody = 1 << 20
+
+// Server is a fake StewAI API listening on loopback. Make one with NewServer
+// and Close it when done. Its methods are safe for concurrent use.
+type Server struct {
+	// URL is the API's base URL, such as "http://127.0.0.1:39117/v1": pass it
+	// to stewai.WithBaseURL, or use Client.
+	URL string
+	// APIKey is the key the server accepts.
+	APIKey string
+
+	ts       *httptest.Server
+	clock    *clock.Fake // nil when running on real time
+	realTime bool
+
+	mu      sync.Mutex
+	recipes map[string]Recipe
+	runs    map[string]*run
+	order   []string // run ids in creation order
+	idem    map[string]idempotent
+	files   *fileStore
+	faults  []*pendingFault
+	log     []Request
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithAPIKey makes the server accept key instead of DefaultAPIKey.
+func WithAPIKey(key string) Option {
+	return func(s *Server) { s.APIKey = key }
+}
+
+// WithRecipe scripts what runs of recipe id do; see Recipe. Recipes without a
+// script run DefaultRecipe.
+func WithRecipe(id string, r Recipe) Option {
+	return func(s *Server) { s.recipes[id] = r }
+}
+
+// WithFault injects a fault from the start; see Server.Inject.
+func WithFault(f Fault) Option {
+	return func(s *Server) { s.faults = append(s.faults, &pendingFault{Fault: f, left: f.Times}) }
+}
+
+// WithRealTime makes the server keep wall-clock time only: Latency faults
+// really wait and clients from Client really sleep. Use it when serving
+// programs rather than tests (cmd/stewai-fake does).
+func WithRealTime() Option {
+	return func(s *Server) { s.realTime = true }
+}
+
+// WithListener makes the server accept connections on l instead of a new
+// loopback listener; the server closes it.
+func WithListener(l net.Listener) Option {
+	return func(s *Server) { s.ts.Listener.Close(); s.ts.Listener = l }
+}
+
+// NewServer starts a fake StewAI API on a loopback port. It panics if it
+// cannot listen, as httptest.NewServer does.
+func NewServer(opts ...Option) *Server {
+	s := &Server{
+		APIKey:  DefaultAPIKey,
+		recipes: map[string]Recipe{},
+		runs:    map[string]*run{},
+		idem:    map[string]idempotent{},
+		files:   newFileStore(),
+	}
+	s.ts = httptest.NewUnstartedServer(s)
+	for _, opt := range opts {
+		if opt != nil {
+			opt(s)
+		}
+	}
+	if !s.realTime {
+		s.clock = clock.NewSkipping()
+	}
+	s.ts.Start()
+	s.URL = s.ts.URL + "/v1"
+	return s
+}
+
+// Close shuts the server down and waits for requests in flight to end.
+func (s *Server) Close() { s.ts.Close() }
+
+// Client returns a client for this server with its key, on the server's
+// clock, with opts applied after. It panics on an invalid option, as a test
+// helper cannot go on without its client.
+func (s *Server) Client(opts ...stewai.Option) *stewai.Client {
+	base := []stewai.Option{
+		stewai.WithAPIKey(s.APIKey),
+		stewai.WithBaseURL(s.URL),
+		stewai.WithHTTPClient(s.ts.Client()),
+	}
+	if s.clock != nil {
+		base = append(base, hooks.WithClock(s.clock).(stewai.Option))
+	}
+	c, err := stewai.NewClient(append(base, opts...)...)
+	if err != nil {
+		panic("stewaitest: Server.Client: " + err.Error())
+	}
+	return c
+}
+
+// now is the server's time.
+func (s *Server) now() time.Time {
+	if s.clock != nil {
+		return s.clock.Now()
+	}
+	return time.Now()
+}
+
+// Request is one request the server received, as logged by Requests.
+type Request struct {
+	// Method is the HTTP method.
+	Method string
+	// Path is the path relative to the base URL as sent, still escaped,
+	// such as "runs/" or "runs/01JRUN/steps/".
+	Path string
+	// Query is the parsed query string.
+	Query url.Values
+	// Header holds the request's headers.
+	Header http.Header
+	// Body is the body of a JSON request (not of an upload).
+	Body []byte
+	// Status is the status answered, or 0 when the connection was dropped
+	// or the client went away during a Latency fault.
+	Status int
+	// Fault reports whether an injected fault shaped the answer.
+	Fault bool
+}
+
+// Requests returns the requests received so far, oldest first.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.log...)
+}
+
+// Fault is a misbehaviour to inject, for the next Times requests that match
+// Method and Path. The zero Fault matches every request and changes nothing.
+//
+// Status answers with that status instead of handling the request (with a
+// JSON error body unless Body is set); Drop closes the connection without
+// answering, before handling; DropAfterHandling handles the request (a run
+// is created, a file stored) and then closes the connection without
+// answering; Truncate handles the request and sends only the first half of
+// the answer's body; Latency waits before handling, on the server's clock.
+type Fault struct {
+	// Method restricts the fault to requests with this method; "" matches any.
+	Method string `json:"method,omitempty"`
+	// Path restricts the fault to requests whose path, relative to the base
+	// URL, starts with Path (for example "runs/" or "storage/upload/"); ""
+	// matches any.
+	Path string `json:"path,omitempty"`
+	// Times is how many matching requests get the fault; 0 means all.
+	Times int `json:"times,omitempty"`
+
+	// Status is the status to answer with instead of handling the request.
+	Status int `json:"status,omitempty"`
+	// Header holds headers for the answer, such as Retry-After or Location.
+	Header http.Header `json:"header,omitempty"`
+	// ContentType and Body replace the answer's body when Status is set.
+	// Empty Body with an error Status gives {"detail": "..."}.
+	ContentType string `json:"content_type,omitempty"`
+	Body        string `json:"body,omitempty"`
+
+	// Drop closes the connection without answering, before handling.
+	Drop bool `json:"drop,omitempty"`
+	// DropAfterHandling handles the request, then closes the connection
+	// without answering.
+	DropAfterHandling bool `json:"drop_after_handling,omitempty"`
+	// Truncate sends a Content-Length for the whole answer but only the
+	// first half of its body, then closes the connection.
+	Truncate bool `json:"truncate,omitempty"`
+	// Latency delays the handling. On the default clock it moves the
+	// server's clock forward instead of waiting, so a latency above a client's
+	// request timeout times that client out at once.
+	Latency Duration `json:"latency,omitempty"`
+}
+
+// Duration is a time.Duration that reads and writes JSON as "1.5s".
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads "1.5s", "300ms", or a number of seconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		*d = Duration(v)
+		return nil
+	}
+	var secs float64
+	if err := json.Unmarshal(b, &secs); err != nil {
+		return fmt.Errorf("duration must be a string such as \"1.5s\" or a number of seconds")
+	}
+	*d = Duration(secs * float64(time.Second))
+	return nil
+}
+
+type pendingFault struct {
+	Fault
+	left int // remaining uses, when Times > 0
+}
+
+// Inject adds a fault; faults apply in the order they were added, the first
+// that matches a request winning.
+func (s *Server) Inject(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &pendingFault{Fault: f, left: f.Times})
+}
+
+// takeFault returns the fault for a request, using one of its Times.
+func (s *Server) takeFault(method, path string) (Fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, f := range s.faults {
+		if (f.Method != "" && !strings.EqualFold(f.Method, method)) || !strings.HasPrefix(path, f.Path) {
+			continue
+		}
+		if f.Times > 0 {
+			f.left--
+			if f.left <= 0 {
+				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+			}
+		}
+		return f.Fault, true
+	}
+	return Fault{}, false
+}
+
+// ServeHTTP answers one API request; a Server is also an http.Handler, for
+// mounting the fake in a server of your own.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rel, ok := strings.CutPrefix(r.URL.EscapedPath(), "/v1/")
+	if !ok {
+		writeError(w, http.StatusNotFound, "Not found: the API is under /v1/.")
+		return
+	}
+	entry := Request{Method: r.Method, Path: rel, Query: r.URL.Query(), Header: r.Header.Clone()}
+	fault, faulty := s.takeFault(r.Method, rel)
+	entry.Fault = faulty
+	// Each branch records the request before the client can see the outcome,
+	// so that a client's next request is always logged after this one.
+
+	if fault.Latency > 0 {
+		if err := s.sleep(r, time.Duration(fault.Latency)); err != nil {
+			s.record(entry) // the client gave up
+			return
+		}
+	}
+	if fault.Drop {
+		s.record(entry)
+		dropConnection(w)
+		return
+	}
+	if fault.Status != 0 {
+		entry.Status = fault.Status
+		s.record(entry)
+		writeFault(w, fault)
+		return
+	}
+
+	rec := httptest.NewRecorder()
+	entry.Body = s.handle(rec, r, rel)
+	switch {
+	case fault.DropAfterHandling:
+		s.record(entry)
+		dropConnection(w)
+	case fault.Truncate:
+		entry.Status = rec.Code
+		s.record(entry)
+		writeTruncated(w, rec)
+	default:
+		entry.Status = rec.Code
+		s.record(entry)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		for k, v := range fault.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	}
+}
+
+func (s *Server) record(r Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log = append(s.log, r)
+}
+
+// sleep waits d on the server's clock, or until the client goes away.
+func (s *Server) sleep(r *http.Request, d time.Duration) error {
+	if s.clock != nil {
+		if err := s.clock.Sleep(r.Context(), d); err != nil {
+			return err
+		}
+		// Let clients whose request timed out on the jump see it first.
+		if err := r.Context().Err(); err != nil {
+			return err
+		}
+		return nil
+	}
+	return clock.Real.Sleep(r.Context(), d)
+}
+
+// handle authenticates and routes a request, writing the answer to w. It
+// returns the JSON body it read, for the request log.
+func (s *Server) handle(w http.ResponseWriter, r *http.Request, rel string) []byte {
+	got := r.Header.Get("Authorization")
+	want := "Bearer " + s.APIKey
+	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		writeError(w, http.StatusUnauthorized, "Invalid or missing API key.")
+		return nil
+	}
+
+	parts := strings.Split(rel, "/")
+	if parts[len(parts)-1] != "" {
+		writeError(w, http.StatusNotFound, "Not found: API paths end with a slash.")
+		return nil
+	}
+	parts = parts[:len(parts)-1]
+	route := func(methods string, h func()) {
+		if !strings.Contains(" "+methods+" ", " "+r.Method+" ") {
+			w.Header().Set("Allow", methods)
+			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("Method %q not allowed.", r.Method))
+			return
+		}
+		h()
+	}
+	var body []byte
+	switch {
+	case len(parts) == 1 && parts[0] == "runs":
+		route(http.MethodPost, func() { body = s.createRun(w, r) })
+	case len(parts) == 2 && parts[0] == "runs":
+		route(http.MethodGet, func() { s.getRun(w, pathSegment(parts[1])) })
+	case len(parts) == 3 && parts[0] == "runs" && parts[2] == "steps":
+		route(http.MethodGet, func() { s.getSteps(w, pathSegment(parts[1])) })
+	case len(parts) == 2 && parts[0] == "storage" && parts[1] == "upload":
+		route(http.MethodPost, func() { s.upload(w, r) })
+	case len(parts) == 2 && parts[0] == "storage" && parts[1] == "resolve":
+		route(http.MethodGet, func() { s.resolve(w, r) })
+	default:
+		writeError(w, http.StatusNotFound, "Not found.")
+	}
+	return body
+}
+
+func pathSegment(escaped string) string {
+	if v, err := url.PathUnescape(escaped); err == nil {
+		return v
+	}
+	return escaped
+}
+
+// writeError answers with a JSON error body, as the API does.
+func writeError(w http.ResponseWriter, status int, detail string) {
+	writeJSON(w, status, map[string]string{"detail": detail})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"detail":"encoding failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func writeFault(w http.ResponseWriter, f Fault) {
+	for k, v := range f.Header {
+		w.Header()[k] = v
+	}
+	if f.Body == "" && f.Status >= 400 {
+		writeError(w, f.Status, fmt.Sprintf("Injected fault: %d %s.", f.Status, http.StatusText(f.Status)))
+		return
+	}
+	ct := f.ContentType
+	if ct == "" {
+		ct = "application/json"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Length", strconv.Itoa(len(f.Body)))
+	w.WriteHeader(f.Status)
+	_, _ = io.WriteString(w, f.Body)
+}
+
+// dropConnection closes the client's connection without an answer.
+func dropConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler) // HTTP/2: abort the stream instead
+	}
+	conn.Close()
+}
+
+// writeTruncated sends rec's status and a Content-Length for its whole body,
+// then half the body, then closes the connection.
+func writeTruncated(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+	conn, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	defer conn.Close()
+	body := rec.Body.Bytes()
+	var head bytes.Buffer
+	fmt.Fprintf(&head, "HTTP/1.1 %d %s\r\n", rec.Code, http.StatusText(rec.Code))
+	rec.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	rec.Header().Set("Connection", "close")
+	_ = rec.Header().Write(&head)
+	head.WriteString("\r\n")
+	head.Write(body[:len(body)/2])
+	_, _ = buf.Write(head.Bytes())
+	_ = buf.Flush()
+}
