@@ -246,6 +246,7 @@ func TestUploadAndResolve(t *testing.T) {
 	}
 	status, body = call(t, srv, "POST", "storage/upload/", "application/json", "{}")
 	assert.Equal(t, http.StatusUnsupportedMediaType, status)
+	assert.Contains(t, body["detail"], "multipart/form-data")
 	assert.Len(t, srv.Files(), 1, "nothing invalid is stored")
 
 	_, a := post(t, file("same.txt", "one"), "Idempotency-Key", "u1")

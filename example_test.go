@@ -1,0 +1,197 @@
+package stewai_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/stewai/stewai-go"
+	"github.com/stewai/stewai-go/stewaitest"
+)
+
+// The examples run against the fake server of package stewaitest; with a
+// real key, make the client with stewai.NewClient() instead.
+
+func ExampleNewClient() {
+	// The key comes from STEWAI_API_KEY unless given; so does the base URL
+	// (STEWAI_BASE_URL). Options override the environment.
+	client, err := stewai.NewClient(
+		stewai.WithMaxRetries(3),
+		stewai.WithRequestTimeout(30*time.Second),
+		stewai.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		stewai.WithUserAgent("invoice-service/2.1"),
+	)
+	if errors.Is(err, stewai.ErrMissingAPIKey) {
+		log.Fatal("set STEWAI_API_KEY")
+	}
+	_ = client
+}
+
+// Create starts a run and waits until it ends.
+func ExampleRunsService_Create() {
+	srv := stewaitest.NewServer()
+	defer srv.Close()
+	client := srv.Client()
+
+	run, err := client.Runs.Create(context.Background(), stewai.CreateRunParams{
+		RecipeID: "01JEXAMPLE00000000000000000",
+		Inputs:   map[string]string{"company_name": "Acme Corp"},
+		Ingest: map[string][]stewai.IngestSource{
+			"ingest_step_1": {stewai.URLSource("https://example.com/report.pdf")},
+		},
+	}, stewai.WithTimeout(10*time.Minute))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(run.Status, run.DurationMS, "ms")
+	// Output: done 300 ms
+}
+
+// Start a run without waiting, then wait for it later, watching its status.
+func ExampleRunsService_Wait() {
+	srv := stewaitest.NewServer()
+	defer srv.Close()
+	client := srv.Client()
+	ctx := context.Background()
+
+	run, err := client.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "01JEXAMPLE00000000000000000"}, stewai.NoWait())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("created:", run.Status)
+
+	run, err = client.Runs.Wait(ctx, run.ID, stewai.OnStatusChange(func(r *stewai.Run) {
+		fmt.Println("status:", r.Status)
+	}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("finished:", run.Status)
+	// Output:
+	// created: queued
+	// status: queued
+	// status: done
+	// finished: done
+}
+
+// Steps reads each step's output once a run is done.
+func ExampleRunsService_Steps() {
+	srv := stewaitest.NewServer()
+	defer srv.Close()
+	client := srv.Client()
+	ctx := context.Background()
+
+	run, err := client.Runs.Create(ctx, stewai.CreateRunParams{
+		RecipeID: "01JEXAMPLE00000000000000000",
+		Inputs:   map[string]string{"company_name": "Acme Corp"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	steps, err := client.Runs.Steps(ctx, run.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, step := range steps.Steps {
+		switch step.Output.Type {
+		case stewai.OutputText:
+			text, _ := step.Output.Text()
+			fmt.Printf("%s (%s): %s\n", step.ID, step.Title, text)
+		case stewai.OutputJSON:
+			var v struct {
+				InputCount int `json:"input_count"`
+			}
+			if err := step.Output.Decode(&v); err != nil {
+				log.Fatal(err)
+			}
+			fmt.Printf("%s (%s): %d input(s)\n", step.ID, step.Title, v.InputCount)
+		}
+	}
+	fmt.Println("tokens:", steps.Usage().TotalTokens)
+	// Output:
+	// step_1 (Summarize): Summary of company_name=Acme Corp.
+	// step_2 (Extract): 1 input(s)
+	// tokens: 82
+}
+
+// Errors say what went wrong: match them with errors.Is and errors.As.
+func Example_errors() {
+	srv := stewaitest.NewServer(
+		stewaitest.WithRecipe("credits", stewaitest.Recipe{Final: stewai.StatusBlocked}),
+		stewaitest.WithRecipe("forever", stewaitest.Recipe{Final: stewai.StatusRunning}),
+	)
+	defer srv.Close()
+	client := srv.Client()
+	ctx := context.Background()
+
+	explain := func(err error) {
+		var runErr *stewai.RunError
+		var timeout *stewai.TimeoutError
+		var apiErr *stewai.APIError
+		switch {
+		case err == nil:
+			fmt.Println("ok")
+		case errors.Is(err, stewai.ErrInvalidParams):
+			fmt.Println("fix the call:", err)
+		case errors.As(err, &runErr):
+			fmt.Println("the run ended", runErr.Run.Status)
+		case errors.As(err, &timeout):
+			fmt.Println("still", timeout.LastStatus, "after", timeout.Timeout, "- it goes on; wait again later")
+		case errors.Is(err, stewai.ErrNotFound):
+			fmt.Println("no such run")
+		case errors.As(err, &apiErr):
+			fmt.Println("the API said", apiErr.StatusCode, apiErr.Message)
+		default:
+			fmt.Println("network trouble:", err)
+		}
+	}
+
+	_, err := client.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "credits"})
+	explain(err)
+	_, err = client.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "forever"}, stewai.WithTimeout(time.Minute))
+	explain(err)
+	_, err = client.Runs.Get(ctx, "01JNOSUCHRUN")
+	explain(err)
+	_, err = client.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "x", Ingest: map[string][]stewai.IngestSource{
+		"ingest_step_1": {stewai.FileSource("https://example.com/a.pdf", "")},
+	}})
+	explain(err)
+	// Output:
+	// the run ended blocked
+	// still running after 1m0s - it goes on; wait again later
+	// no such run
+	// fix the call: stewai: invalid params: ingest["ingest_step_1"][0]: file source "https://example.com/a.pdf" is not a doc:// URI
+}
+
+// Upload a document to the Pantry and run a recipe that ingests it.
+func ExampleStorageService_Upload() {
+	srv := stewaitest.NewServer()
+	defer srv.Close()
+	client := srv.Client()
+	ctx := context.Background()
+
+	report := strings.NewReader("Q4 revenue grew 12%.") // any io.Reader: a file, a request body, a stream
+	file, err := client.Storage.Upload(ctx, report, "q4-notes.txt",
+		stewai.WithProgress(func(sent, total int64) { /* draw a progress bar */ }))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(file.Filename, file.SizeBytes, "bytes")
+
+	run, err := client.Runs.Create(ctx, stewai.CreateRunParams{
+		RecipeID: "01JEXAMPLE00000000000000000",
+		Ingest:   map[string][]stewai.IngestSource{"ingest_step_1": {file.IngestSource("Q4 notes")}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(run.Status)
+	// Output:
+	// q4-notes.txt 20 bytes
+	// done
+}
