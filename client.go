@@ -26,9 +26,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/stewai/stewai-go/internal/clock"
@@ -379,6 +381,9 @@ type request struct {
 	deadline time.Time
 	// noRetry makes one attempt only, for callers with their own schedule.
 	noRetry bool
+	// reached is set when an attempt has written its request headers: from
+	// then on the server may have seen the request.
+	reached atomic.Bool
 }
 
 // body is a request body that can be opened once per attempt.
@@ -389,8 +394,9 @@ type body interface {
 	contentType() string
 	// size is the body's length in bytes, or -1 when unknown.
 	size() int64
-	// replayable reports whether open may be called again.
-	replayable() bool
+	// replayable reports whether open may be called again, given whether
+	// the last attempt reached the server (wrote its request headers).
+	replayable(reached bool) bool
 }
 
 // jsonBody is an encoded JSON request body.
@@ -399,7 +405,7 @@ type jsonBody []byte
 func (b jsonBody) open() (io.Reader, error) { return bytes.NewReader(b), nil }
 func (jsonBody) contentType() string        { return "application/json" }
 func (b jsonBody) size() int64              { return int64(len(b)) }
-func (jsonBody) replayable() bool           { return true }
+func (jsonBody) replayable(bool) bool       { return true }
 
 // do sends r, retrying what is transient, and decodes a 2xx JSON answer into
 // out (when out is not nil). It is the only place that talks HTTP: every call
@@ -420,7 +426,7 @@ func (c *core) do(ctx context.Context, r *request, out any) error {
 		if !isTransient(err) || ctx.Err() != nil {
 			return withAttempts(err, attempt)
 		}
-		if attempt > maxRetries || (r.body != nil && !r.body.replayable()) {
+		if attempt > maxRetries || (r.body != nil && !r.body.replayable(r.reached.Load())) {
 			return withAttempts(err, attempt)
 		}
 		if sched == nil {
@@ -458,6 +464,10 @@ func (c *core) attempt(ctx context.Context, r *request, attempt int, out any) er
 	}
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	r.reached.Store(false)
+	if r.body != nil {
+		actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{WroteHeaders: func() { r.reached.Store(true) }})
+	}
 	stopTimer := c.clock.AfterFunc(timeout, func() { cancel(ErrRequestTimeout) })
 	defer stopTimer()
 

@@ -93,8 +93,8 @@ func WithContentType(contentType string) UploadOption {
 // Cancelling ctx aborts the upload at once. A transient failure is retried
 // only when the content can be sent again: when r is an io.Seeker (such as
 // an *os.File) it is rewound to where it was, and a one-shot stream is
-// retried only if none of it was read yet; otherwise the server's error is
-// returned. r is not closed, and is no longer read once Upload returns
+// retried only if the request never reached the server (the connection could
+// not be made); otherwise the error is returned and nothing is sent twice. r is not closed, and is no longer read once Upload returns
 // (unless ctx was cancelled while a read of r was blocked: that one read
 // finishes in the background, and no other follows).
 func (s *StorageService) Upload(ctx context.Context, r io.Reader, filename string, opts ...UploadOption) (*File, error) {
@@ -230,22 +230,26 @@ func (b *uploadBody) size() int64 {
 	return b.form.Overhead() + b.total
 }
 
-// replayable reports whether another attempt can send the same content. It
-// first waits until the previous attempt no longer reads r.
-func (b *uploadBody) replayable() bool {
+// replayable reports whether another attempt can send the same content: a
+// seekable source always can; a one-shot stream only if the last attempt
+// never reached the server and none of the stream was read. It first waits
+// until the previous attempt no longer reads r.
+func (b *uploadBody) replayable(reached bool) bool {
 	if b.cur == nil {
 		return true
 	}
 	if !b.cur.Release(b.ctx) {
 		return false
 	}
-	return b.seeker != nil || b.cur.BytesRead() == 0
+	return b.seeker != nil || (!reached && b.cur.BytesRead() == 0)
 }
 
+// open returns the body for an attempt. The pipeline calls it again only
+// after replayable said yes.
 func (b *uploadBody) open() (io.Reader, error) {
 	if b.cur != nil {
-		if !b.replayable() {
-			return nil, errors.New("upload content cannot be sent again")
+		if !b.cur.Release(b.ctx) {
+			return nil, b.ctx.Err()
 		}
 		if b.seeker != nil {
 			if _, err := b.seeker.Seek(b.start, io.SeekStart); err != nil {

@@ -442,3 +442,27 @@ func TestRealTimeServer(t *testing.T) {
 		assert.Equal(t, want, got.Status)
 	}
 }
+
+func TestFaultRetryAfterFields(t *testing.T) {
+	srv := stewaitest.NewServer()
+	defer srv.Close()
+	c := srv.Client(stewai.WithMaxRetries(0))
+	ctx := testContext(t)
+	for _, tc := range []struct {
+		fault stewaitest.Fault
+		want  time.Duration
+	}{
+		{stewaitest.Fault{Status: 503, RetryAfter: stewaitest.Duration(1500 * time.Millisecond), Times: 1}, 2 * time.Second},
+		{stewaitest.Fault{Status: 429, RetryAfter: stewaitest.Duration(90 * time.Second), RetryAfterDate: true, Times: 1}, 90 * time.Second},
+	} {
+		srv.Inject(tc.fault)
+		_, err := c.Runs.Get(ctx, "x")
+		var apiErr *stewai.APIError
+		require.ErrorAs(t, err, &apiErr)
+		// An HTTP date has whole seconds: the delay read back is within 1 s.
+		assert.InDelta(t, tc.want, apiErr.RetryAfter, float64(time.Second), "%+v", tc.fault)
+		assert.LessOrEqual(t, apiErr.RetryAfter, tc.want)
+	}
+	h := srv.Requests()[1].Header
+	assert.Empty(t, h.Get("Retry-After"), "the log holds request headers")
+}

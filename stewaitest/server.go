@@ -166,14 +166,14 @@ type Request struct {
 	Header http.Header
 	// Body is the body of a JSON request (not of an upload).
 	Body []byte
-	// Status is the status answered, or 0 when the connection was dropped
-	// or the client went away during a Latency fault.
+	// Status is the status answered; 0 while the request is being handled,
+	// or when the connection was dropped or the client went away first.
 	Status int
 	// Fault reports whether an injected fault shaped the answer.
 	Fault bool
 }
 
-// Requests returns the requests received so far, oldest first.
+// Requests returns the requests received so far, in the order they arrived.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -201,8 +201,13 @@ type Fault struct {
 
 	// Status is the status to answer with instead of handling the request.
 	Status int `json:"status,omitempty"`
-	// Header holds headers for the answer, such as Retry-After or Location.
+	// Header holds headers for the answer, such as Location.
 	Header http.Header `json:"header,omitempty"`
+	// RetryAfter, when positive, sends a Retry-After header asking for this
+	// delay: in whole seconds (rounded up), or as an HTTP date that far after
+	// the server's current time when RetryAfterDate is set.
+	RetryAfter     Duration `json:"retry_after,omitempty"`
+	RetryAfterDate bool     `json:"retry_after_date,omitempty"`
 	// ContentType and Body replace the answer's body when Status is set.
 	// Empty Body with an error Status gives {"detail": "..."}.
 	ContentType string `json:"content_type,omitempty"`
@@ -287,43 +292,40 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not found: the API is under /v1/.")
 		return
 	}
-	entry := Request{Method: r.Method, Path: rel, Query: r.URL.Query(), Header: r.Header.Clone()}
 	fault, faulty := s.takeFault(r.Method, rel)
-	entry.Fault = faulty
-	// Each branch records the request before the client can see the outcome,
-	// so that a client's next request is always logged after this one.
+	// The request is logged on arrival, and its outcome filled in before the
+	// client can see it: whatever the client does next is logged after it.
+	entry := s.arrive(Request{Method: r.Method, Path: rel, Query: r.URL.Query(), Header: r.Header.Clone(), Fault: faulty})
 
 	if fault.Latency > 0 {
 		if err := s.sleep(r, time.Duration(fault.Latency)); err != nil {
-			s.record(entry) // the client gave up
-			return
+			return // the client gave up: no status
 		}
 	}
 	if fault.Drop {
-		s.record(entry)
 		dropConnection(w)
 		return
 	}
+	if fault.RetryAfter > 0 {
+		w.Header().Set("Retry-After", s.retryAfter(fault))
+	}
 	if fault.Status != 0 {
-		entry.Status = fault.Status
-		s.record(entry)
+		s.answer(entry, fault.Status, nil)
 		writeFault(w, fault)
 		return
 	}
 
 	rec := httptest.NewRecorder()
-	entry.Body = s.handle(rec, r, rel)
+	body := s.handle(rec, r, rel)
 	switch {
 	case fault.DropAfterHandling:
-		s.record(entry)
+		s.answer(entry, 0, body)
 		dropConnection(w)
 	case fault.Truncate:
-		entry.Status = rec.Code
-		s.record(entry)
+		s.answer(entry, rec.Code, body)
 		writeTruncated(w, rec)
 	default:
-		entry.Status = rec.Code
-		s.record(entry)
+		s.answer(entry, rec.Code, body)
 		for k, v := range rec.Header() {
 			w.Header()[k] = v
 		}
@@ -335,10 +337,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) record(r Request) {
+// arrive logs a request and returns its place in the log.
+func (s *Server) arrive(r Request) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.log = append(s.log, r)
+	return len(s.log) - 1
+}
+
+// answer records the outcome of the request logged at i.
+func (s *Server) answer(i, status int, body []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log[i].Status, s.log[i].Body = status, body
+}
+
+// retryAfter renders a fault's Retry-After value.
+func (s *Server) retryAfter(f Fault) string {
+	d := time.Duration(f.RetryAfter)
+	if f.RetryAfterDate {
+		return s.now().Add(d).UTC().Format(http.TimeFormat)
+	}
+	return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
 }
 
 // sleep waits d on the server's clock, or until the client goes away.
