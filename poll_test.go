@@ -298,3 +298,17 @@ func TestWaitReturnsNotFoundBeforeAnyRun(t *testing.T) {
 	assert.Nil(t, run)
 	assert.True(t, errors.Is(err, ErrNotFound))
 }
+
+func TestWaitDefaultTimeout(t *testing.T) {
+	env := setup(t)
+	statusSequence(t, env, "r1", StatusRunning)
+	start := env.clock.Now()
+	_, err := env.client.Runs.Wait(testContext(t), "r1")
+	var te *TimeoutError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, 300*time.Second, te.Timeout, "the Python SDK's default")
+	assert.Equal(t, 300*time.Second, env.clock.Now().Sub(start))
+	for _, d := range env.clock.Sleeps() {
+		assert.LessOrEqual(t, d, 5*time.Second, "the default maximum interval")
+	}
+}

@@ -96,8 +96,7 @@ var tooLarge = `{"id":"x","padding":"` + strings.Repeat("x", 64<<20) + `"}`
 // call is one column of the matrix.
 type call struct {
 	name   string
-	method string
-	path   string // the path faults are aimed at, relative to the base URL
+	method string // the method faults are aimed at; setup returns the path
 	// rewinds: a transient failure can be retried (false for a one-shot
 	// upload stream once the request reached the server, as it has for
 	// every fault of the matrix).

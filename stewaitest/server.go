@@ -53,9 +53,10 @@ type Server struct {
 	// APIKey is the key the server accepts.
 	APIKey string
 
-	ts       *httptest.Server
-	clock    *clock.Fake // nil when running on real time
-	realTime bool
+	ts        *httptest.Server
+	clock     *clock.Fake // nil when running on real time
+	realTime  bool
+	onRequest func(Request)
 
 	mu      sync.Mutex
 	recipes map[string]Recipe
@@ -84,6 +85,13 @@ func WithRecipe(id string, r Recipe) Option {
 // WithFault injects a fault from the start; see Server.Inject.
 func WithFault(f Fault) Option {
 	return func(s *Server) { s.faults = append(s.faults, &pendingFault{Fault: f, left: f.Times}) }
+}
+
+// OnRequest calls fn with each request as it arrives, before it is
+// handled, on the goroutine serving it; fn must not block. Tests use it to
+// act at a precise moment, such as cancelling a call the server has received.
+func OnRequest(fn func(Request)) Option {
+	return func(s *Server) { s.onRequest = fn }
 }
 
 // WithRealTime makes the server keep wall-clock time only: Latency faults
@@ -295,7 +303,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fault, faulty := s.takeFault(r.Method, rel)
 	// The request is logged on arrival, and its outcome filled in before the
 	// client can see it: whatever the client does next is logged after it.
-	entry := s.arrive(Request{Method: r.Method, Path: rel, Query: r.URL.Query(), Header: r.Header.Clone(), Fault: faulty})
+	logged := Request{Method: r.Method, Path: rel, Query: r.URL.Query(), Header: r.Header.Clone(), Fault: faulty}
+	entry := s.arrive(logged)
+	if s.onRequest != nil {
+		s.onRequest(logged)
+	}
 
 	if fault.Latency > 0 {
 		if err := s.sleep(r, time.Duration(fault.Latency)); err != nil {

@@ -1,0 +1,127 @@
+package stewai
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// jsonTrim trims JSON whitespace, which the decoder does not pass to
+// UnmarshalJSON.
+func jsonTrim(b []byte) []byte { return bytes.Trim(b, " \t\r\n") }
+
+func FuzzRunUnmarshal(f *testing.F) {
+	for _, seed := range []string{
+		`{"id":"01JRUN","recipe_id":"01JEXAMPLE","status":"queued","created_at":"2026-01-15T10:30:00Z","duration_ms":0}`,
+		`{"id":"r","duration_ms":1500.5,"created_at":"2026-01-15T10:30:00.123+02:00","extra":[1,{"a":null}]}`,
+		`{"id":"r","duration_ms":"12","created_at":null}`, `{"duration_ms":1e300}`, `null`, `[]`, `{"id":7}`, ` {"id":"x"} `,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var r Run
+		if err := json.Unmarshal(data, &r); err != nil {
+			return
+		}
+		if r.Raw != nil && !bytes.Equal(r.Raw, jsonTrim(data)) {
+			t.Fatalf("Raw %q is not the object received %q", r.Raw, data)
+		}
+		if _, err := json.Marshal(r); err != nil {
+			t.Fatalf("a decoded run does not encode: %v", err)
+		}
+		_ = r.Status.IsTerminal()
+		_ = r.checkDecoded()
+	})
+}
+
+func FuzzRunStepsUnmarshal(f *testing.F) {
+	for _, seed := range []string{
+		`{"run":{"id":"r"},"steps":[{"id":"s","title":"t","kind":"llm_simple","status":"done","depends_on":[],` +
+			`"output_flat":{"output_flat_version":1,"type":"text","primary":"x","usage":{"input_tokens":1,"output_tokens":2,"total_tokens":3,"cost":0.1},"finish_reason":"stop"}}]}`,
+		`{"steps":[{"id":"s","output_flat":{"type":"json","primary":{"a":[1,2]},"warnings":["w"],"schema_urn":"u"}}]}`,
+		`{"steps":[{"output_flat":null},null]}`, `{"run":null,"steps":null}`, `{"steps":{}}`, `null`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var s RunSteps
+		if err := json.Unmarshal(data, &s); err != nil {
+			return
+		}
+		if s.Raw != nil && !bytes.Equal(s.Raw, jsonTrim(data)) {
+			t.Fatalf("Raw %q is not the answer received %q", s.Raw, data)
+		}
+		_ = s.Usage()
+		for _, st := range s.Steps {
+			_, _ = st.Output.Text()
+			var v any
+			_ = st.Output.Decode(&v)
+			if _, ok := s.Step(st.ID); !ok {
+				t.Fatalf("step %q not found by its id", st.ID)
+			}
+		}
+	})
+}
+
+func FuzzIngestSourceValidate(f *testing.F) {
+	f.Add("https://example.com/report.pdf", "url", "")
+	f.Add("doc://01ABCDEF", "file", "Report")
+	f.Add("HTTP://x", "url", "l")
+	f.Add("doc://", "file", "")
+	f.Add("https://exa mple.com/%zz", "url", "")
+	f.Add("s3://b/k", "s3", "")
+	f.Fuzz(func(t *testing.T, uri, kind, label string) {
+		src := IngestSource{URI: uri, Kind: SourceKind(kind), Label: label}
+		err := src.Validate()
+		if err == nil {
+			switch src.Kind {
+			case SourceURL:
+				u, perr := url.Parse(uri)
+				if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					t.Fatalf("accepted a url source that is not http(s): %q", uri)
+				}
+			case SourceFile:
+				if !strings.HasPrefix(uri, "doc://") || len(uri) == len("doc://") {
+					t.Fatalf("accepted a file source that is not doc://: %q", uri)
+				}
+			default:
+				t.Fatalf("accepted kind %q", kind)
+			}
+		}
+		wire, encErr := encodeIngest(map[string][]IngestSource{"step": {src}})
+		if (err == nil) != (encErr == nil) {
+			t.Fatalf("Validate (%v) and the create body (%v) disagree", err, encErr)
+		}
+		if encErr == nil {
+			if _, err := json.Marshal(wire); err != nil {
+				t.Fatalf("a valid source does not encode: %v", err)
+			}
+		}
+	})
+}
+
+func FuzzParseErrorBody(f *testing.F) {
+	for _, seed := range []string{
+		`{"detail":"Recipe not found."}`, `{"error":{"code":"x","message":"m"}}`, `{"detail":[{"msg":"a"},"b",{"msg":7}]}`,
+		`{"message":"line\nbreak","code":42}`, "<html>bad gateway</html>", "plain\ttext\r\n", "\xff\xfe", `{"error":[1,2]}`,
+	} {
+		f.Add([]byte(seed), "application/json")
+	}
+	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
+		msg, code := parseErrorBody(body, contentType)
+		for _, s := range []string{msg, code} {
+			if strings.ContainsAny(s, "\r\n") {
+				t.Fatalf("not one line: %q", s)
+			}
+			if !utf8.ValidString(s) {
+				t.Fatalf("not UTF-8: %q", s)
+			}
+			if len(s) > maxMessageLen+len("…") {
+				t.Fatalf("%d bytes, over the limit", len(s))
+			}
+		}
+	})
+}
