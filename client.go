@@ -423,8 +423,11 @@ func (c *core) do(ctx context.Context, r *request, out any) error {
 		if err == nil {
 			return nil
 		}
-		if !isTransient(err) || ctx.Err() != nil {
+		if !isTransient(err) {
 			return withAttempts(err, attempt)
+		}
+		if cerr := ctx.Err(); cerr != nil { // worth retrying, but the caller is gone
+			return &requestError{method: r.method, path: r.path, msg: cerr.Error(), cause: cerr}
 		}
 		if attempt > maxRetries || (r.body != nil && !r.body.replayable(r.reached.Load())) {
 			return withAttempts(err, attempt)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/stewai/stewai-go/internal/retry"
@@ -127,15 +128,16 @@ func (s *RunsService) Wait(ctx context.Context, runID string, opts ...WaitOption
 	if err != nil {
 		return nil, err
 	}
-	if _, err := runPath(runID, ""); err != nil {
-		return nil, err
-	}
 	return s.wait(ctx, runID, nil, cfg)
 }
 
 // wait runs the poll loop. run is the state already known (from Create), or
 // nil to poll at once.
 func (s *RunsService) wait(ctx context.Context, runID string, run *Run, cfg waitConfig) (*Run, error) {
+	path, err := runPath(runID, "")
+	if err != nil {
+		return run, err
+	}
 	clk := s.core.clock
 	deadline := clk.Now().Add(cfg.timeout)
 	sched := retry.NewSchedule(cfg.pollInterval, cfg.maxPollInterval, pollFactor, pollJitter, clk)
@@ -168,7 +170,7 @@ func (s *RunsService) wait(ctx context.Context, runID string, run *Run, cfg wait
 			return run, te
 		}
 
-		got, err := s.get(ctx, runID, &request{deadline: deadline, noRetry: true})
+		got, err := s.get(ctx, &request{method: http.MethodGet, path: path, deadline: deadline, noRetry: true})
 		switch {
 		case err == nil:
 			observe(run, got)

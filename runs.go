@@ -190,8 +190,9 @@ type StepOutput struct {
 	Usage *Usage `json:"usage,omitempty"`
 	// FinishReason is why generation stopped, such as "stop".
 	FinishReason string `json:"finish_reason,omitempty"`
-	// SchemaURN and SchemaName name the schema a json output follows.
-	SchemaURN  string `json:"schema_urn,omitempty"`
+	// SchemaURN identifies the schema a json output follows.
+	SchemaURN string `json:"schema_urn,omitempty"`
+	// SchemaName is that schema's human-readable name.
 	SchemaName string `json:"schema_name,omitempty"`
 	// Warnings are the server's warnings about the output, as raw JSON.
 	Warnings json.RawMessage `json:"warnings,omitempty"`
@@ -217,10 +218,14 @@ func (o StepOutput) Decode(v any) error {
 
 // Usage is the model usage of a step.
 type Usage struct {
-	InputTokens  int64   `json:"input_tokens"`
-	OutputTokens int64   `json:"output_tokens"`
-	TotalTokens  int64   `json:"total_tokens"`
-	Cost         float64 `json:"cost"`
+	// InputTokens is the number of tokens read by the model.
+	InputTokens int64 `json:"input_tokens"`
+	// OutputTokens is the number of tokens the model generated.
+	OutputTokens int64 `json:"output_tokens"`
+	// TotalTokens is the sum the service bills, usually input + output.
+	TotalTokens int64 `json:"total_tokens"`
+	// Cost is what the step cost, in the account's credits.
+	Cost float64 `json:"cost"`
 }
 
 // CreateRunParams describes a run to start.
@@ -307,16 +312,16 @@ func (s *RunsService) Create(ctx context.Context, p CreateRunParams, opts ...Wai
 // Get returns the run's current state. An unknown run fails with an error
 // matching ErrNotFound; an empty id with ErrInvalidParams.
 func (s *RunsService) Get(ctx context.Context, runID string) (*Run, error) {
-	return s.get(ctx, runID, &request{})
-}
-
-// get fetches a run; r carries the caller's deadline and retry policy.
-func (s *RunsService) get(ctx context.Context, runID string, r *request) (*Run, error) {
 	path, err := runPath(runID, "")
 	if err != nil {
 		return nil, err
 	}
-	r.method, r.path = http.MethodGet, path
+	return s.get(ctx, &request{method: http.MethodGet, path: path})
+}
+
+// get fetches a run with r, a GET of its path with the caller's deadline
+// and retry policy.
+func (s *RunsService) get(ctx context.Context, r *request) (*Run, error) {
 	var run Run
 	if err := s.core.do(ctx, r, &run); err != nil {
 		return nil, err

@@ -16,7 +16,10 @@ import (
 	"github.com/stewai/stewai-go"
 )
 
-// Recipe scripts what the runs of one recipe do.
+// Recipe scripts what the runs of one recipe do. Recipes without a script
+// run the default recipe: queued, then running, then done 300 ms after
+// creation, with two steps that turn the inputs into a text output (step_1)
+// and a json output (step_2).
 //
 // A run reports Statuses in turn, then Final. By default it moves on with
 // each poll (GET runs/{id}/): the create answer shows Statuses[0], the first
@@ -40,16 +43,20 @@ type Recipe struct {
 	Steps []Step `json:"steps,omitempty"`
 }
 
-// DefaultRecipe is what runs of recipes without a script do: queued, then
+// defaultRecipe is what runs of recipes without a script do: queued, then
 // running, then done 300 ms after creation, with two steps that turn the
 // inputs into a text output (step_1) and a json output (step_2).
-var DefaultRecipe = Recipe{Duration: Duration(300 * time.Millisecond)}
+var defaultRecipe = Recipe{Duration: Duration(300 * time.Millisecond)}
 
 // Step scripts one step of a run.
 type Step struct {
-	ID        string   `json:"id"`
-	Title     string   `json:"title,omitempty"`
-	Kind      string   `json:"kind,omitempty"`
+	// ID identifies the step, such as "step_1". Required.
+	ID string `json:"id"`
+	// Title is the step's human-readable name.
+	Title string `json:"title,omitempty"`
+	// Kind is the step type, such as "llm_simple".
+	Kind string `json:"kind,omitempty"`
+	// DependsOn lists the ids of the steps this one waits for.
 	DependsOn []string `json:"depends_on,omitempty"`
 	// Status is the step's status once the run has ended. Empty means done
 	// when the run is done, and the run's own status otherwise.
@@ -195,7 +202,7 @@ func (r *run) steps(now time.Time) []map[string]any {
 	return out
 }
 
-// defaultSteps are DefaultRecipe's steps: a text summary of the inputs and
+// defaultSteps are the default recipe's steps: a text summary of the inputs and
 // the inputs as JSON.
 func defaultSteps(inputs map[string]string, sources []stewai.IngestSource) []Step {
 	names := make([]string, 0, len(inputs))
@@ -272,7 +279,7 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) []byte {
 	}
 	recipe, ok := s.recipes[p.recipeID]
 	if !ok {
-		recipe = DefaultRecipe
+		recipe = defaultRecipe
 	}
 	now := s.now()
 	ru := &run{id: ulid.Make().String(), recipeID: p.recipeID, recipe: recipe, inputs: p.inputs, sources: p.sources, created: now}
@@ -353,6 +360,9 @@ func parseCreate(body []byte) (p createParams, problem string) {
 	return p, ""
 }
 
+// sourceProblem checks a source as the service does. It deliberately does
+// not call IngestSource.Validate: a fake that shared the client's checks
+// could not catch a bug in them.
 func sourceProblem(src stewai.IngestSource) string {
 	switch src.Kind {
 	case stewai.SourceURL:
@@ -374,22 +384,18 @@ func sourceProblem(src stewai.IngestSource) string {
 func (s *Server) getRun(w http.ResponseWriter, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ru, ok := s.runs[id]
-	if !ok {
-		writeError(w, http.StatusNotFound, "Run not found.")
-		return
+	if ru := s.lookup(w, id); ru != nil {
+		ru.polls++
+		writeJSON(w, http.StatusOK, ru.object(s.now()))
 	}
-	ru.polls++
-	writeJSON(w, http.StatusOK, ru.object(s.now()))
 }
 
 // getSteps handles GET runs/{id}/steps/; it does not count as a poll.
 func (s *Server) getSteps(w http.ResponseWriter, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ru, ok := s.runs[id]
-	if !ok {
-		writeError(w, http.StatusNotFound, "Run not found.")
+	ru := s.lookup(w, id)
+	if ru == nil {
 		return
 	}
 	now := s.now()
@@ -397,6 +403,15 @@ func (s *Server) getSteps(w http.ResponseWriter, id string) {
 		"run":   map[string]any{"id": ru.id, "status": ru.status(now)},
 		"steps": ru.steps(now),
 	})
+}
+
+// lookup returns the run, or answers 404 and returns nil. s.mu is held.
+func (s *Server) lookup(w http.ResponseWriter, id string) *run {
+	ru, ok := s.runs[id]
+	if !ok {
+		writeError(w, http.StatusNotFound, "Run not found.")
+	}
+	return ru
 }
 
 // Runs returns every run created so far, oldest first, in its current state.

@@ -30,8 +30,10 @@ import (
 // Recipe fields are those of Recipe, Fault fields those of Fault, in
 // snake_case; durations are strings such as "1.5s". Unknown fields are errors.
 type Scripts struct {
+	// Recipes scripts recipes by id, as WithRecipe does.
 	Recipes map[string]Recipe `json:"recipes,omitempty"`
-	Faults  []Fault           `json:"faults,omitempty"`
+	// Faults are injected from the start, in order, as WithFault does.
+	Faults []Fault `json:"faults,omitempty"`
 }
 
 // ParseScripts reads scripts in the format of Scripts and returns the options

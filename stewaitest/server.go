@@ -76,8 +76,8 @@ func WithAPIKey(key string) Option {
 	return func(s *Server) { s.APIKey = key }
 }
 
-// WithRecipe scripts what runs of recipe id do; see Recipe. Recipes without a
-// script run DefaultRecipe.
+// WithRecipe scripts what runs of recipe id do; see Recipe for what runs of
+// recipes without a script do.
 func WithRecipe(id string, r Recipe) Option {
 	return func(s *Server) { s.recipes[id] = r }
 }
@@ -212,14 +212,16 @@ type Fault struct {
 	// Header holds headers for the answer, such as Location.
 	Header http.Header `json:"header,omitempty"`
 	// RetryAfter, when positive, sends a Retry-After header asking for this
-	// delay: in whole seconds (rounded up), or as an HTTP date that far after
-	// the server's current time when RetryAfterDate is set.
-	RetryAfter     Duration `json:"retry_after,omitempty"`
-	RetryAfterDate bool     `json:"retry_after_date,omitempty"`
-	// ContentType and Body replace the answer's body when Status is set.
-	// Empty Body with an error Status gives {"detail": "..."}.
+	// delay, in whole seconds (rounded up).
+	RetryAfter Duration `json:"retry_after,omitempty"`
+	// RetryAfterDate sends RetryAfter as an HTTP date that far after the
+	// server's current time instead.
+	RetryAfterDate bool `json:"retry_after_date,omitempty"`
+	// ContentType is the Content-Type of Body; default application/json.
 	ContentType string `json:"content_type,omitempty"`
-	Body        string `json:"body,omitempty"`
+	// Body replaces the answer's body when Status is set. An empty Body with
+	// an error Status gives {"detail": "..."}; with a 2xx, an empty body.
+	Body string `json:"body,omitempty"`
 
 	// Drop closes the connection without answering, before handling.
 	Drop bool `json:"drop,omitempty"`
