@@ -528,6 +528,9 @@ func TestConnectionReuse(t *testing.T) {
 		require.NoError(t, err)
 		_, err = env.client.Runs.Get(ctx, "missing")
 		require.ErrorIs(t, err, ErrNotFound)
+		var apiErr *APIError
+		require.ErrorAs(t, err, &apiErr)
+		assert.Len(t, apiErr.Body, maxErrorBodyBytes, "the error body is kept up to its cap")
 	}
 	assert.Equal(t, int64(1), env.conns.Load(), "ten sequential calls share one connection")
 }

@@ -195,4 +195,14 @@ func TestKeyInNoPrintedValue(t *testing.T) {
 	}
 	assert.NotEmpty(t, logs.String())
 	assert.NotContains(t, logs.String(), key, "no log line at any level")
+
+	// The one panic in this module: a test helper given a bad option.
+	func() {
+		defer func() {
+			p := recover()
+			require.NotNil(t, p)
+			assert.NotContains(t, fmt.Sprint(p), key)
+		}()
+		srv.Client(stewai.WithAPIKey(key + "\x00tail"))
+	}()
 }

@@ -247,7 +247,8 @@ func describe(err error) string {
 type cellResult struct {
 	call, fault string
 	always      bool
-	got         expectation
+	got         expectation // the documented expectation the cell met
+	sent        int         // requests the call sent
 }
 
 func TestFaultMatrix(t *testing.T) {
@@ -274,12 +275,17 @@ func TestFaultMatrix(t *testing.T) {
 					assert.Equal(t, want.outcome, got.outcome)
 					assert.True(t, got.min >= want.min && got.min <= want.max,
 						"%d requests sent, want %d–%d", got.min, want.min, want.max)
-					results = append(results, cellResult{call: c.name, fault: f.name, always: always, got: want})
+					results = append(results, cellResult{call: c.name, fault: f.name, always: always, got: want, sent: got.min})
 				})
 			}
 		}
 	}
 	assert.Zero(t, redirected.Load(), "no request followed a redirect to another host")
+	sent := 0
+	for _, r := range results {
+		sent += r.sent
+	}
+	t.Logf("%d cells (%d calls x %d faults x 2 modes), %d requests counted", len(results), len(calls()), len(results)/len(calls())/2, sent)
 	if !t.Failed() {
 		checkReliabilityDoc(t, results)
 	}
