@@ -386,6 +386,12 @@ type request struct {
 	reached atomic.Bool
 }
 
+// fail returns the error for a failure of r that is not an answer from the
+// server; kind and cause may be nil.
+func (r *request) fail(msg string, kind, cause error, transient bool) *requestError {
+	return &requestError{method: r.method, path: r.path, msg: msg, kind: kind, cause: cause, transient: transient}
+}
+
 // body is a request body that can be opened once per attempt.
 type body interface {
 	// open returns the body for the next attempt. A *bytes.Reader gives the
@@ -427,7 +433,7 @@ func (c *core) do(ctx context.Context, r *request, out any) error {
 			return withAttempts(err, attempt)
 		}
 		if cerr := ctx.Err(); cerr != nil { // worth retrying, but the caller is gone
-			return &requestError{method: r.method, path: r.path, msg: cerr.Error(), cause: cerr}
+			return r.fail(cerr.Error(), nil, cerr, false)
 		}
 		if attempt > maxRetries || (r.body != nil && !r.body.replayable(r.reached.Load())) {
 			return withAttempts(err, attempt)
@@ -447,22 +453,18 @@ func (c *core) do(ctx context.Context, r *request, out any) error {
 			slog.Int("attempt", attempt), slog.Duration("delay", delay),
 			slog.String("error", err.Error()))
 		if err := c.clock.Sleep(ctx, delay); err != nil {
-			return &requestError{method: r.method, path: r.path, msg: err.Error(), cause: err}
+			return r.fail(err.Error(), nil, err, false)
 		}
 	}
 }
 
 // attempt sends r once and handles the answer.
 func (c *core) attempt(ctx context.Context, r *request, attempt int, out any) error {
-	fail := func(msg string, kind, cause error, transient bool) error {
-		return &requestError{method: r.method, path: r.path, msg: msg, kind: kind, cause: cause, transient: transient}
-	}
-
 	timeout := c.requestTimeout
 	if !r.deadline.IsZero() {
 		timeout = min(timeout, r.deadline.Sub(c.clock.Now()))
 		if timeout <= 0 {
-			return fail("no time left before the wait's deadline", ErrRequestTimeout, nil, true)
+			return r.fail("no time left before the wait's deadline", ErrRequestTimeout, nil, true)
 		}
 	}
 	actx, cancel := context.WithCancelCause(ctx)
@@ -482,12 +484,12 @@ func (c *core) attempt(ctx context.Context, r *request, attempt int, out any) er
 	if r.body != nil {
 		var err error
 		if rd, err = r.body.open(); err != nil {
-			return fail(err.Error(), nil, err, false)
+			return r.fail(err.Error(), nil, err, false)
 		}
 	}
 	req, err := http.NewRequestWithContext(actx, r.method, target, rd)
 	if err != nil {
-		return fail(err.Error(), nil, err, false)
+		return r.fail(err.Error(), nil, err, false)
 	}
 	if r.body != nil {
 		req.Header.Set("Content-Type", r.body.contentType())
@@ -521,7 +523,7 @@ func (c *core) attempt(ctx context.Context, r *request, attempt int, out any) er
 	limit := int64(maxErrorBodyBytes)
 	if success {
 		if resp.ContentLength > c.maxResponseBytes {
-			return fail(fmt.Sprintf("response body of %d bytes is over the %d-byte limit", resp.ContentLength, c.maxResponseBytes),
+			return r.fail(fmt.Sprintf("response body of %d bytes is over the %d-byte limit", resp.ContentLength, c.maxResponseBytes),
 				ErrResponseTooLarge, nil, false)
 		}
 		limit = c.maxResponseBytes + 1
@@ -541,16 +543,16 @@ func (c *core) attempt(ctx context.Context, r *request, attempt int, out any) er
 		return c.transportFailure(ctx, actx, r, readErr, timeout)
 	}
 	if int64(len(b)) > c.maxResponseBytes {
-		return fail(fmt.Sprintf("response body is over the %d-byte limit", c.maxResponseBytes), ErrResponseTooLarge, nil, false)
+		return r.fail(fmt.Sprintf("response body is over the %d-byte limit", c.maxResponseBytes), ErrResponseTooLarge, nil, false)
 	}
 	if out == nil {
 		return nil
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
-		return fail(fmt.Sprintf("malformed response: empty body (status %d)", resp.StatusCode), ErrMalformedResponse, nil, false)
+		return r.fail(fmt.Sprintf("malformed response: empty body (status %d)", resp.StatusCode), ErrMalformedResponse, nil, false)
 	}
 	if err := decodeJSON(b, out); err != nil {
-		return fail(fmt.Sprintf("malformed response (status %d, %s): %v", resp.StatusCode, contentTypeOf(resp), err),
+		return r.fail(fmt.Sprintf("malformed response (status %d, %s): %v", resp.StatusCode, contentTypeOf(resp), err),
 			ErrMalformedResponse, err, false)
 	}
 	return nil
@@ -561,22 +563,22 @@ func (c *core) attempt(ctx context.Context, r *request, attempt int, out any) er
 // that context is done, ErrRequestTimeout when the attempt's own timeout
 // fired, and a transient connection error otherwise.
 func (c *core) transportFailure(ctx, actx context.Context, r *request, err error, timeout time.Duration) error {
-	e := &requestError{method: r.method, path: r.path}
 	var uerr *url.Error
 	if errors.As(err, &uerr) {
 		err = uerr.Err
 	}
 	var certErr *tls.CertificateVerificationError
 	var unknownAuth x509.UnknownAuthorityError
+	var e *requestError
 	switch {
 	case ctx.Err() != nil:
-		e.msg, e.cause = ctx.Err().Error(), ctx.Err()
+		e = r.fail(ctx.Err().Error(), nil, ctx.Err(), false)
 	case context.Cause(actx) == ErrRequestTimeout:
-		e.msg, e.kind, e.transient = fmt.Sprintf("no complete answer within %s", timeout), ErrRequestTimeout, true
+		e = r.fail(fmt.Sprintf("no complete answer within %s", timeout), ErrRequestTimeout, nil, true)
 	case errors.Is(err, errTooManyRedirects), errors.As(err, &certErr), errors.As(err, &unknownAuth):
-		e.msg, e.cause = err.Error(), err
+		e = r.fail(err.Error(), nil, err, false)
 	default:
-		e.msg, e.cause, e.transient = err.Error(), err, true
+		e = r.fail(err.Error(), nil, err, true)
 	}
 	c.log.LogAttrs(ctx, slog.LevelDebug, "stewai: request failed",
 		slog.String("method", r.method), slog.String("path", r.path), slog.String("error", e.msg))
