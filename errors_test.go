@@ -64,12 +64,6 @@ func TestErrorMessages(t *testing.T) {
 	}
 }
 
-func TestAPIErrorRedactsSecret(t *testing.T) {
-	e := newAPIError("GET", "runs/x/", 401, http.Header{}, []byte(`{"detail":"key sk-live-secret is revoked"}`), 0, "sk-live-secret")
-	assert.Equal(t, "key [REDACTED] is revoked", e.Message)
-	assert.NotContains(t, string(e.Body), "sk-live-secret")
-}
-
 func TestRunErrorAndTimeoutError(t *testing.T) {
 	re := &RunError{RunID: "r1", Run: &Run{ID: "r1", Status: StatusCancelled}}
 	assert.ErrorIs(t, re, ErrRunCancelled)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -194,4 +195,31 @@ func ExampleStorageService_Upload() {
 	// Output:
 	// q4-notes.txt 20 bytes
 	// done
+}
+
+// Do reaches any endpoint through the same pipeline (key, retries, errors):
+// here a run read as a map, to get at fields this package does not name.
+// The same call with http.MethodPost, "recipes/" and a body creates a
+// recipe where the service allows it.
+func ExampleClient_Do() {
+	srv := stewaitest.NewServer()
+	defer srv.Close()
+	client := srv.Client()
+	ctx := context.Background()
+
+	run, err := client.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "01JEXAMPLE00000000000000000"}, stewai.NoWait())
+	if err != nil {
+		log.Fatal(err)
+	}
+	var raw map[string]any
+	if err := client.Do(ctx, http.MethodGet, "runs/"+run.ID+"/", nil, &raw); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(raw["recipe_id"], raw["status"])
+
+	err = client.Do(ctx, http.MethodGet, "recipes/unknown/", nil, &raw)
+	fmt.Println(errors.Is(err, stewai.ErrNotFound))
+	// Output:
+	// 01JEXAMPLE00000000000000000 queued
+	// true
 }

@@ -2,6 +2,7 @@ package stewai
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -128,69 +129,113 @@ func (s *RunsService) Wait(ctx context.Context, runID string, opts ...WaitOption
 	if err != nil {
 		return nil, err
 	}
-	return s.wait(ctx, runID, nil, cfg)
+	w, err := newWaiter(s.core, runID, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return w.loop(ctx, nil, w.notify)
 }
 
-// wait runs the poll loop. run is the state already known (from Create), or
-// nil to poll at once.
-func (s *RunsService) wait(ctx context.Context, runID string, run *Run, cfg waitConfig) (*Run, error) {
+// waiter polls one run on the wait schedule. Wait, Create and Watch share
+// its loop.
+type waiter struct {
+	core  *core
+	runID string
+	path  string
+	cfg   waitConfig
+}
+
+func newWaiter(c *core, runID string, cfg waitConfig) (*waiter, error) {
 	path, err := runPath(runID, "")
 	if err != nil {
-		return run, err
+		return nil, err
 	}
-	clk := s.core.clock
-	deadline := clk.Now().Add(cfg.timeout)
-	sched := retry.NewSchedule(cfg.pollInterval, cfg.maxPollInterval, pollFactor, pollJitter, clk)
-	var lastErr error // the last poll's error, while polls fail
-	observe := func(prev, next *Run) {
-		if cfg.onStatus != nil && (prev == nil || prev.Status != next.Status) {
-			cfg.onStatus(next)
-		}
-	}
+	return &waiter{core: c, runID: runID, path: path, cfg: cfg}, nil
+}
 
+// errStopped ends a loop whose observer asked it to stop.
+var errStopped = errors.New("stewai: stopped")
+
+// notify passes a new status to the OnStatusChange callback; it never stops
+// the loop.
+func (w *waiter) notify(run *Run) bool {
+	if w.cfg.onStatus != nil {
+		w.cfg.onStatus(run)
+	}
+	return true
+}
+
+// loop polls until the run ends, the timeout passes, ctx ends or a poll
+// fails for good, and returns the last run seen with the outcome. run is
+// the state already known (from Create), or nil to poll at once. seen is
+// called with the run each time its status changes, the first one
+// included; when it returns false the loop stops at once with errStopped.
+func (w *waiter) loop(ctx context.Context, run *Run, seen func(*Run) bool) (*Run, error) {
+	clk := w.core.clock
+	deadline := clk.Now().Add(w.cfg.timeout)
+	schedule := retry.NewSchedule(w.cfg.pollInterval, w.cfg.maxPollInterval, pollFactor, pollJitter, clk)
+	var lastErr error // the last poll's error, while polls fail
 	var delay time.Duration
 	if run != nil {
-		observe(nil, run)
+		if !seen(run) {
+			return run, errStopped
+		}
 		if run.Status.IsTerminal() {
 			return outcome(run)
 		}
-		delay = sched.Next()
+		delay = schedule.Next()
 	}
 	for {
 		if left := deadline.Sub(clk.Now()); delay > 0 && left > 0 {
 			if err := clk.Sleep(ctx, min(delay, left)); err != nil {
-				return run, fmt.Errorf("stewai: waiting for run %s: %w", runID, err)
+				return run, fmt.Errorf("stewai: waiting for run %s: %w", w.runID, err)
 			}
 		}
 		if !clk.Now().Before(deadline) {
-			te := &TimeoutError{RunID: runID, Timeout: cfg.timeout, Err: lastErr}
-			if run != nil {
-				te.LastStatus = run.Status
-			}
-			return run, te
+			return run, w.timeout(run, lastErr)
 		}
-
-		got, err := s.get(ctx, &request{method: http.MethodGet, path: path, deadline: deadline, noRetry: true})
+		got, err := w.poll(ctx, deadline)
 		switch {
 		case err == nil:
-			observe(run, got)
+			changed := run == nil || run.Status != got.Status
 			run, lastErr = got, nil
+			if changed && !seen(run) {
+				return run, errStopped
+			}
 			if run.Status.IsTerminal() {
 				return outcome(run)
 			}
-			delay = sched.Next()
-		case isTransient(err) && ctx.Err() == nil:
+			delay = schedule.Next()
+		case transient(err) && ctx.Err() == nil:
 			lastErr = err
-			if delay = retryAfter(err); delay == 0 {
-				delay = sched.Next()
-			}
+			delay = retryDelay(err, schedule)
 		default:
 			return run, err
 		}
-		s.core.log.LogAttrs(ctx, slog.LevelDebug, "stewai: poll",
-			slog.String("run_id", runID), slog.String("status", statusOf(run)),
+		w.core.log.LogAttrs(ctx, slog.LevelDebug, "stewai: poll",
+			slog.String("run_id", w.runID), slog.String("status", statusOf(run)),
 			slog.Duration("next_delay", delay), slog.Bool("failed", err != nil))
 	}
+}
+
+// poll fetches the run once, within the wait's deadline: the wait is its
+// own retry schedule.
+func (w *waiter) poll(ctx context.Context, deadline time.Time) (*Run, error) {
+	var run Run
+	err := w.core.do(ctx, &request{method: http.MethodGet, path: w.path, deadline: deadline, noRetry: true}, &run)
+	if err != nil {
+		return nil, err
+	}
+	return &run, nil
+}
+
+// timeout is the error of a wait whose time ran out.
+func (w *waiter) timeout(run *Run, lastErr error) error {
+	te := &TimeoutError{RunID: w.runID, Timeout: w.cfg.timeout, Err: lastErr}
+	if run != nil {
+		te.LastStatus = run.Status
+	}
+	return te
 }
 
 // outcome returns a terminal run, with a *RunError unless it is done.

@@ -1,10 +1,8 @@
 package stewai
 
 import (
-	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -219,41 +217,6 @@ func TestWaitEndsOnPermanentErrors(t *testing.T) {
 		require.NotNil(t, run)
 		assert.Equal(t, StatusRunning, run.Status)
 	}
-}
-
-func TestWaitCancel(t *testing.T) {
-	env := setup(t)
-	statusSequence(t, env, "r1", StatusRunning)
-	ctx, cancel := context.WithCancel(testContext(t))
-	var sleeps atomic.Int64
-	env.clock.OnSleep(func(time.Duration) {
-		if sleeps.Add(1) == 3 {
-			cancel()
-		}
-	})
-	run, err := env.client.Runs.Wait(ctx, "r1")
-	require.ErrorIs(t, err, context.Canceled)
-	assert.NotErrorIs(t, err, ErrWaitTimeout)
-	require.NotNil(t, run)
-	assert.Equal(t, int64(3), env.requests.Load(), "no poll after the cancel")
-}
-
-func TestWaitCancelRealClock(t *testing.T) {
-	// On the real clock, with an hour between polls: cancelling must end the
-	// sleep at once (the test would time out otherwise).
-	var polls atomic.Int64
-	ctx, cancel := context.WithCancel(testContext(t))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		polls.Add(1)
-		writeJSON(w, 200, runJSON("r1", StatusRunning))
-		cancel()
-	}))
-	defer srv.Close()
-	c, err := NewClient(WithAPIKey(testKey), WithBaseURL(srv.URL))
-	require.NoError(t, err)
-	_, err = c.Runs.Wait(ctx, "r1", WithPollInterval(time.Hour), WithMaxPollInterval(time.Hour))
-	require.ErrorIs(t, err, context.Canceled)
-	assert.Equal(t, int64(1), polls.Load())
 }
 
 func TestWaitDeadlineBoundsSlowPolls(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -299,14 +298,18 @@ func (s *RunsService) Create(ctx context.Context, p CreateRunParams, opts ...Wai
 		key = ulid.Make().String()
 	}
 	var run Run
-	err = s.core.do(ctx, &request{method: http.MethodPost, path: "runs/", body: body, idempotencyKey: key}, &run)
+	err = s.core.do(ctx, &request{method: http.MethodPost, path: pathRuns, body: body, idempotencyKey: key}, &run)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.noWait {
 		return &run, nil
 	}
-	return s.wait(ctx, run.ID, &run, cfg)
+	w, err := newWaiter(s.core, run.ID, cfg)
+	if err != nil {
+		return &run, err
+	}
+	return w.loop(ctx, &run, w.notify)
 }
 
 // Get returns the run's current state. An unknown run fails with an error
@@ -316,14 +319,8 @@ func (s *RunsService) Get(ctx context.Context, runID string) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.get(ctx, &request{method: http.MethodGet, path: path})
-}
-
-// get fetches a run with r, a GET of its path with the caller's deadline
-// and retry policy.
-func (s *RunsService) get(ctx context.Context, r *request) (*Run, error) {
 	var run Run
-	if err := s.core.do(ctx, r, &run); err != nil {
+	if err := s.core.do(ctx, &request{method: http.MethodGet, path: path}, &run); err != nil {
 		return nil, err
 	}
 	return &run, nil
@@ -332,7 +329,7 @@ func (s *RunsService) get(ctx context.Context, r *request) (*Run, error) {
 // Steps returns the run's execution trace: each step with its status and
 // output. It can be called at any time; steps not yet run have no output.
 func (s *RunsService) Steps(ctx context.Context, runID string) (*RunSteps, error) {
-	path, err := runPath(runID, "steps/")
+	path, err := runPath(runID, suffixSteps)
 	if err != nil {
 		return nil, err
 	}
@@ -344,30 +341,6 @@ func (s *RunsService) Steps(ctx context.Context, runID string) (*RunSteps, error
 		steps.RunID = runID
 	}
 	return &steps, nil
-}
-
-// runPath returns "runs/{id}/" + suffix with the id escaped as one path
-// segment, so that no id reaches another path or adds a query.
-func runPath(runID, suffix string) (string, error) {
-	if strings.TrimSpace(runID) == "" {
-		return "", invalidf("run id is empty")
-	}
-	if runID == "." || runID == ".." {
-		return "", invalidf("run id %q is not an id", runID)
-	}
-	return "runs/" + url.PathEscape(runID) + "/" + suffix, nil
-}
-
-// decodeJSON decodes an answer into out and, when out can tell, checks that
-// it is the object expected.
-func decodeJSON(b []byte, out any) error {
-	if err := json.Unmarshal(b, out); err != nil {
-		return err
-	}
-	if c, ok := out.(interface{ checkDecoded() error }); ok {
-		return c.checkDecoded()
-	}
-	return nil
 }
 
 func isNull(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }

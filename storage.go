@@ -157,7 +157,7 @@ func (s *StorageService) upload(ctx context.Context, r io.Reader, filename strin
 
 	var file File
 	err = s.core.do(ctx, &request{
-		method: http.MethodPost, path: "storage/upload/", body: body,
+		method: http.MethodPost, path: pathUpload, body: body,
 		idempotencyKey: ulid.Make().String(),
 	}, &file)
 	if err != nil {
@@ -174,7 +174,7 @@ func (s *StorageService) ResolvePath(ctx context.Context, path string) (*File, e
 	}
 	var file File
 	err := s.core.do(ctx, &request{
-		method: http.MethodGet, path: "storage/resolve/", query: url.Values{"path": {path}},
+		method: http.MethodGet, path: pathResolve, query: url.Values{"path": {path}}.Encode(),
 	}, &file)
 	if err != nil {
 		return nil, err

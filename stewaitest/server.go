@@ -35,7 +35,7 @@ import (
 
 	"github.com/stewai/stewai-go"
 	"github.com/stewai/stewai-go/internal/clock"
-	"github.com/stewai/stewai-go/internal/hooks"
+	"github.com/stewai/stewai-go/internal/config"
 )
 
 // DefaultAPIKey is the key a Server accepts unless WithAPIKey says otherwise.
@@ -144,7 +144,7 @@ func (s *Server) Client(opts ...stewai.Option) *stewai.Client {
 		stewai.WithHTTPClient(s.ts.Client()),
 	}
 	if s.clock != nil {
-		base = append(base, hooks.WithClock(s.clock).(stewai.Option))
+		base = append(base, config.WithClock(s.clock))
 	}
 	c, err := stewai.NewClient(append(base, opts...)...)
 	if err != nil {

@@ -16,12 +16,10 @@ type Clock interface {
 	// Sleep pauses for d, or until ctx is done, in which case it returns
 	// ctx.Err() at once.
 	Sleep(ctx context.Context, d time.Duration) error
-	// AfterFunc calls f once d has elapsed: the real clock in its own
-	// goroutine, a fake one synchronously from the Advance or Sleep that
-	// passes the deadline, so that f has run when the clock has moved. f
-	// must not block. stop prevents the call if it has not happened yet and
-	// reports whether it did.
-	AfterFunc(d time.Duration, f func()) (stop func() bool)
+	// WithTimeout returns a copy of ctx that is cancelled with cause once d
+	// has passed on this clock (context.Cause then returns cause), or when
+	// ctx is. The returned cancel releases its resources; call it when done.
+	WithTimeout(ctx context.Context, d time.Duration, cause error) (context.Context, context.CancelFunc)
 }
 
 // Real is the wall clock.
@@ -48,8 +46,9 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func (realClock) AfterFunc(d time.Duration, f func()) func() bool {
-	return time.AfterFunc(d, f).Stop
+// WithTimeout is context.WithTimeoutCause: a runtime timer, no goroutine.
+func (realClock) WithTimeout(ctx context.Context, d time.Duration, cause error) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, d, cause)
 }
 
 // Fake is a virtual clock. Sleep returns at once after moving the clock
@@ -153,6 +152,14 @@ func (f *Fake) Advance(d time.Duration) {
 	for _, t := range due {
 		t.f()
 	}
+}
+
+// WithTimeout returns a context cancelled with cause when the clock passes
+// d from now, by Advance, Sleep or (on a skipping clock) the wall clock.
+func (f *Fake) WithTimeout(ctx context.Context, d time.Duration, cause error) (context.Context, context.CancelFunc) {
+	tctx, cancel := context.WithCancelCause(ctx)
+	stop := f.AfterFunc(d, func() { cancel(cause) })
+	return tctx, func() { stop(); cancel(context.Canceled) }
 }
 
 // AfterFunc calls fn once the virtual clock has moved d past now. On a

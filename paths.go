@@ -1,0 +1,39 @@
+package stewai
+
+import (
+	"net/url"
+	"strings"
+)
+
+// Every endpoint this package calls, relative to the base URL. Those marked
+// inferred are not documented by StewAI: they follow from the official
+// SDK's method names and the API's Django REST style (see the README). If
+// the service's differ, Client.Do reaches any path.
+const (
+	pathRuns          = "runs/"                // POST create, GET list (list inferred)
+	pathUpload        = "storage/upload/"      // POST multipart
+	pathResolve       = "storage/resolve/"     // GET ?path=
+	pathRecipes       = "recipes/"             // GET list
+	pathMarketSearch  = "marketplace/search/"  // GET, inferred
+	pathMarketRecipes = "marketplace/recipes/" // + {id}/, inferred
+	suffixSteps       = "steps/"               // runs/{id}/steps/
+	suffixContract    = "execution-contract/"  // recipes/{id}/execution-contract/, inferred
+)
+
+// idPath returns collection + the id escaped as one path segment + "/" +
+// suffix, so that no id reaches another path or adds a query. what names
+// the id in the error for an empty or dot id.
+func idPath(collection, what, id, suffix string) (string, error) {
+	if strings.TrimSpace(id) == "" {
+		return "", invalidf("%s is empty", what)
+	}
+	if id == "." || id == ".." {
+		return "", invalidf("%s %q is not an id", what, id)
+	}
+	return collection + url.PathEscape(id) + "/" + suffix, nil
+}
+
+// runPath returns "runs/{id}/" + suffix.
+func runPath(runID, suffix string) (string, error) {
+	return idPath(pathRuns, "run id", runID, suffix)
+}

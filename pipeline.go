@@ -1,0 +1,299 @@
+package stewai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/stewai/stewai-go/internal/clock"
+	"github.com/stewai/stewai-go/internal/retry"
+)
+
+// The one request pipeline. Every call of every service, and Client.Do,
+// describes itself as a request and hands it to core.do, which runs it
+// through the same stages on each attempt:
+//
+//	do            retries what is transient (policy in retry.go)
+//	└ attempt     one exchange, bounded by the request timeout
+//	  ├ newHTTPRequest  URL, body, headers
+//	  ├ send            the HTTP round trip
+//	  ├ readAnswer      the body, bounded; a non-2xx answer becomes an *APIError
+//	  └ decodeAnswer    JSON into the caller's value
+//
+// Nothing here calls into a service: the services and the wait (poll.go)
+// call this file, never the other way round.
+
+const (
+	maxErrorBodyBytes = 64 << 10 // error bodies kept in APIError.Body
+	drainLimit        = 256 << 10
+	maxRedirects      = 10
+)
+
+// errTooManyRedirects ends a chain of redirects within the API host.
+var errTooManyRedirects = errors.New("stopped after 10 redirects")
+
+// core is the state shared by a Client and its services: the settings and
+// the one request pipeline (do).
+type core struct {
+	// apiKey returns the key. It is a closure, not a string field, because
+	// fmt prints nested struct fields under some verbs (%s, %q, %x) but
+	// never the variables a function value captures: no way of printing a
+	// Client, a service or a struct holding them shows the key.
+	apiKey           func() string
+	baseURL          string // normalized: ends with "/"
+	http             *http.Client
+	userAgent        string
+	maxRetries       int
+	requestTimeout   time.Duration
+	maxResponseBytes int64
+	log              *slog.Logger
+	clock            clock.Clock
+}
+
+// request is one API call, as the services describe it to the pipeline.
+type request struct {
+	method string
+	path   string // relative to the base URL, escaped
+	query  string // encoded, without "?"
+	body   body
+	// idempotencyKey, sent as Idempotency-Key, makes a POST safe to retry.
+	idempotencyKey string
+	// deadline, when set, bounds every attempt (on the client's clock): a
+	// wait passes its own deadline.
+	deadline time.Time
+	// noRetry makes one attempt only, for callers with their own schedule.
+	noRetry bool
+	// emptyOK accepts an empty 2xx body as an answer with nothing to decode.
+	emptyOK bool
+	// reached is set when an attempt has written its request headers: from
+	// then on the server may have seen the request.
+	reached atomic.Bool
+}
+
+// body is a request body that can be opened once per attempt.
+type body interface {
+	// open returns the body for the next attempt. A *bytes.Reader gives the
+	// transport a replayable body with a known length.
+	open() (io.Reader, error)
+	contentType() string
+	// size is the body's length in bytes, or -1 when unknown.
+	size() int64
+	// replayable reports whether open may be called again, given whether
+	// the last attempt reached the server (wrote its request headers).
+	replayable(reached bool) bool
+}
+
+// jsonBody is an encoded JSON request body.
+type jsonBody []byte
+
+func (b jsonBody) open() (io.Reader, error) { return bytes.NewReader(b), nil }
+func (jsonBody) contentType() string        { return "application/json" }
+func (b jsonBody) size() int64              { return int64(len(b)) }
+func (jsonBody) replayable(bool) bool       { return true }
+
+// do sends r, retrying what is transient, and decodes a 2xx JSON answer into
+// out (when out is not nil). Its errors are an *APIError for non-2xx
+// answers, or a *requestError (network failure, timeout, malformed or
+// oversized answer, cancelled context).
+func (c *core) do(ctx context.Context, r *request, out any) error {
+	if ctx == nil {
+		return invalidf("nil context")
+	}
+	var backoff *retry.Schedule
+	for attempt := 1; ; attempt++ {
+		err := c.attempt(ctx, r, attempt, out)
+		if err == nil {
+			return nil
+		}
+		if !c.retryable(ctx, r, err, attempt) {
+			if cerr := ctx.Err(); cerr != nil && transient(err) { // worth retrying, but the caller is gone
+				return errCanceled(r, cerr)
+			}
+			return withAttempts(err, attempt)
+		}
+		if backoff == nil {
+			backoff = newCallBackoff(c.clock)
+		}
+		delay := retryDelay(err, backoff)
+		c.log.LogAttrs(ctx, slog.LevelWarn, "stewai: retrying",
+			slog.String("method", r.method), slog.String("path", r.path),
+			slog.Int("attempt", attempt), slog.Duration("delay", delay),
+			slog.String("error", err.Error()))
+		if err := c.clock.Sleep(ctx, delay); err != nil {
+			return errCanceled(r, err)
+		}
+	}
+}
+
+// attempt sends r once and handles the answer.
+func (c *core) attempt(ctx context.Context, r *request, attempt int, out any) error {
+	timeout := c.requestTimeout
+	if !r.deadline.IsZero() {
+		timeout = min(timeout, r.deadline.Sub(c.clock.Now()))
+		if timeout <= 0 {
+			return errNoTimeLeft(r)
+		}
+	}
+	actx, cancel := c.clock.WithTimeout(ctx, timeout, ErrRequestTimeout)
+	defer cancel()
+	req, err := c.newHTTPRequest(actx, r)
+	if err != nil {
+		return err
+	}
+	resp, err := c.send(ctx, req, r, attempt)
+	if err != nil {
+		return c.transportFailure(ctx, actx, r, err, timeout)
+	}
+	defer func() {
+		// Drain a little so the connection can be reused, then close.
+		_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
+		resp.Body.Close()
+	}()
+	b, err := c.readAnswer(ctx, actx, r, resp, timeout)
+	if err != nil {
+		return err
+	}
+	return decodeAnswer(r, resp, b, out)
+}
+
+// newHTTPRequest builds the HTTP request for one attempt of r: the URL
+// below the base, the body opened afresh, and the headers.
+func (c *core) newHTTPRequest(ctx context.Context, r *request) (*http.Request, error) {
+	target := c.baseURL + r.path
+	if r.query != "" {
+		target += "?" + r.query
+	}
+	var rd io.Reader
+	if r.body != nil {
+		var err error
+		if rd, err = r.body.open(); err != nil {
+			return nil, errBuild(r, err)
+		}
+		r.reached.Store(false)
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { r.reached.Store(true) }})
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, target, rd)
+	if err != nil {
+		return nil, errBuild(r, err)
+	}
+	if r.body != nil {
+		req.Header.Set("Content-Type", r.body.contentType())
+		if req.GetBody == nil {
+			req.ContentLength = r.body.size()
+		}
+	}
+	req.Header.Set("Authorization", "Bearer "+c.apiKey())
+	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("Accept", "application/json")
+	if r.idempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", r.idempotencyKey)
+	}
+	return req, nil
+}
+
+// send makes the round trip and logs its status.
+func (c *core) send(ctx context.Context, req *http.Request, r *request, attempt int) (*http.Response, error) {
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	c.log.LogAttrs(ctx, slog.LevelDebug, "stewai: request",
+		slog.String("method", r.method), slog.String("path", r.path),
+		slog.Int("attempt", attempt), slog.Int("status", resp.StatusCode),
+		slog.Duration("elapsed", time.Since(start)))
+	return resp, nil
+}
+
+// readAnswer reads the answer's body, at most maxResponseBytes of a 2xx one
+// and maxErrorBodyBytes of any other. A non-2xx answer is returned as an
+// *APIError, whatever its body.
+func (c *core) readAnswer(ctx, actx context.Context, r *request, resp *http.Response, timeout time.Duration) ([]byte, error) {
+	success := resp.StatusCode >= 200 && resp.StatusCode <= 299
+	limit := int64(maxErrorBodyBytes)
+	if success {
+		if resp.ContentLength > c.maxResponseBytes {
+			return nil, errTooLarge(r, fmt.Sprintf("response body of %d bytes is over the %d-byte limit", resp.ContentLength, c.maxResponseBytes))
+		}
+		limit = c.maxResponseBytes + 1
+	}
+	b, readErr := io.ReadAll(io.LimitReader(resp.Body, limit))
+	if actx.Err() != nil {
+		// The attempt's timeout covers the whole exchange: an answer that
+		// completes after it fired is not taken, however it raced in.
+		return nil, c.transportFailure(ctx, actx, r, context.Cause(actx), timeout)
+	}
+	if !success {
+		// The status line is in: even a body cut short tells the outcome.
+		ra, _ := retry.ParseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())
+		return nil, newAPIError(r.method, r.path, resp.StatusCode, resp.Header, b, ra, c.apiKey())
+	}
+	if readErr != nil {
+		return nil, c.transportFailure(ctx, actx, r, readErr, timeout)
+	}
+	if int64(len(b)) > c.maxResponseBytes {
+		return nil, errTooLarge(r, fmt.Sprintf("response body is over the %d-byte limit", c.maxResponseBytes))
+	}
+	return b, nil
+}
+
+// decodeAnswer decodes a 2xx body into out and, when out can tell (it has a
+// checkDecoded method), checks that it is the object expected.
+func decodeAnswer(r *request, resp *http.Response, b []byte, out any) error {
+	if out == nil {
+		return nil
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		if r.emptyOK {
+			return nil
+		}
+		return errMalformed(r, fmt.Sprintf("malformed response: empty body (status %d)", resp.StatusCode), nil)
+	}
+	err := json.Unmarshal(b, out)
+	if c, ok := out.(interface{ checkDecoded() error }); ok && err == nil {
+		err = c.checkDecoded()
+	}
+	if err != nil {
+		return errMalformed(r, fmt.Sprintf("malformed response (status %d, %s): %v", resp.StatusCode, contentTypeOf(resp), err), err)
+	}
+	return nil
+}
+
+// transportFailure turns an error from sending a request or reading its
+// answer into the error the caller sees: the caller's context error when
+// that context is done, ErrRequestTimeout when the attempt's own timeout
+// fired, and a transient connection error otherwise.
+func (c *core) transportFailure(ctx, actx context.Context, r *request, err error, timeout time.Duration) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err
+	}
+	var e *requestError
+	switch {
+	case ctx.Err() != nil:
+		e = errCanceled(r, ctx.Err())
+	case context.Cause(actx) == ErrRequestTimeout:
+		e = errTimedOut(r, timeout)
+	default:
+		e = errTransport(r, err)
+	}
+	c.log.LogAttrs(ctx, slog.LevelDebug, "stewai: request failed",
+		slog.String("method", r.method), slog.String("path", r.path), slog.String("error", e.msg))
+	return e
+}
+
+func contentTypeOf(resp *http.Response) string {
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		return ct
+	}
+	return "no content type"
+}

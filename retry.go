@@ -1,0 +1,71 @@
+package stewai
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/stewai/stewai-go/internal/clock"
+	"github.com/stewai/stewai-go/internal/retry"
+)
+
+// The retry policy, in one place: what is worth retrying, how long to wait
+// before the next attempt of a call or the next poll of a wait, and how far
+// a server's Retry-After is followed. internal/retry holds the mechanics
+// (the jittered schedule, Retry-After parsing).
+
+const (
+	// The schedule between attempts of one call.
+	retryInitial = 500 * time.Millisecond
+	retryMax     = 8 * time.Second
+	retryFactor  = 2
+	retryJitter  = 0.25
+	// maxRetryWait caps a server's Retry-After, for calls and waits alike.
+	maxRetryWait = 60 * time.Second
+)
+
+// retrier is implemented by the errors of this package that know whether
+// the failure they report is worth another attempt.
+type retrier interface{ retryable() bool }
+
+// transient reports whether err is worth retrying: a network failure, an
+// attempt timeout, or a 408, 429, 500, 502, 503 or 504 answer.
+func transient(err error) bool {
+	var r retrier
+	return errors.As(err, &r) && r.retryable()
+}
+
+// retryable reports whether the pipeline makes another attempt of r after
+// err: the failure is transient, the caller is still there, attempts are
+// left, and the body can be sent again.
+func (c *core) retryable(ctx context.Context, r *request, err error, attempt int) bool {
+	if !transient(err) || ctx.Err() != nil || r.noRetry || attempt > c.maxRetries {
+		return false
+	}
+	return r.body == nil || r.body.replayable(r.reached.Load())
+}
+
+// newCallBackoff is the schedule between attempts of one call.
+func newCallBackoff(clk clock.Clock) *retry.Schedule {
+	return retry.NewSchedule(retryInitial, retryMax, retryFactor, retryJitter, clk)
+}
+
+// retryDelay is how long to wait after err before trying again: the
+// server's Retry-After when it sent one, capped at maxRetryWait, and the
+// schedule's next delay otherwise (the schedule moves on only then).
+func retryDelay(err error, schedule *retry.Schedule) time.Duration {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
+		return min(apiErr.RetryAfter, maxRetryWait)
+	}
+	return schedule.Next()
+}
+
+// withAttempts notes on err how many attempts were made, when more than one.
+func withAttempts(err error, attempts int) error {
+	if attempts <= 1 {
+		return err
+	}
+	return fmt.Errorf("%w (after %d attempts)", err, attempts)
+}
