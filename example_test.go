@@ -223,3 +223,52 @@ func ExampleClient_Do() {
 	// 01JEXAMPLE00000000000000000 queued
 	// true
 }
+
+// All lists every failed run, page by page, fetching a page only when the
+// loop reaches it.
+func ExampleRunsService_All() {
+	srv := stewaitest.NewServer(stewaitest.WithRecipe("flaky", stewaitest.Recipe{Final: stewai.StatusFailed}))
+	defer srv.Close()
+	client := srv.Client()
+	ctx := context.Background()
+	for _, recipe := range []string{"flaky", "01JEXAMPLE00000000000000000", "flaky"} {
+		_, _ = client.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: recipe})
+	}
+
+	failed := 0
+	for run, err := range client.Runs.All(ctx, stewai.ListRunsParams{Status: stewai.StatusFailed, PageSize: 50}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(run.RecipeID, run.Status)
+		failed++
+	}
+	fmt.Println(failed, "failed runs")
+	// Output:
+	// flaky failed
+	// flaky failed
+	// 2 failed runs
+}
+
+// Watch follows a run as its status changes, for a live display.
+func ExampleRunsService_Watch() {
+	srv := stewaitest.NewServer(stewaitest.WithRecipe("report", stewaitest.Recipe{PollsPerStatus: 2}))
+	defer srv.Close()
+	client := srv.Client()
+	ctx := context.Background()
+	run, err := client.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "report"}, stewai.NoWait())
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	for run, err := range client.Runs.Watch(ctx, run.ID, stewai.WithTimeout(time.Minute)) {
+		if err != nil {
+			log.Fatal(err) // failed, cancelled, blocked, timed out: the run comes with it
+		}
+		fmt.Println(run.Status)
+	}
+	// Output:
+	// queued
+	// running
+	// done
+}

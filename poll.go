@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"net/http"
 	"time"
@@ -125,15 +126,46 @@ func newWaitConfig(opts []WaitOption, create bool) (waitConfig, error) {
 // Whatever the error, the last state of the run received comes with it (nil
 // only when no poll succeeded).
 func (s *RunsService) Wait(ctx context.Context, runID string, opts ...WaitOption) (*Run, error) {
-	cfg, err := newWaitConfig(opts, false)
-	if err != nil {
-		return nil, err
-	}
-	w, err := newWaiter(s.core, runID, cfg)
+	w, err := s.waiter(runID, opts)
 	if err != nil {
 		return nil, err
 	}
 	return w.loop(ctx, nil, w.notify)
+}
+
+// Watch follows a run as it moves, for range loops:
+//
+//	for run, err := range client.Runs.Watch(ctx, runID) {
+//		if err != nil {
+//			return err // failed, cancelled, blocked, timed out, ...
+//		}
+//		fmt.Println(run.Status) // queued, running, done
+//	}
+//
+// It polls on Wait's schedule (the same options apply) and yields the run
+// each time its status differs from the last one yielded, the first poll
+// always. The terminal run is yielded last: with a nil error when it is
+// done, with a *RunError when it failed, was cancelled or is blocked. A
+// timeout (*TimeoutError), the end of ctx, or an error that is not
+// transient (such as ErrNotFound) is yielded once, with the last run seen
+// (nil before the first successful poll), and ends the sequence. Transient
+// poll failures are not yielded: polling goes on as in Wait. Breaking out
+// of the loop stops polling at once; nothing goes on in the background.
+func (s *RunsService) Watch(ctx context.Context, runID string, opts ...WaitOption) iter.Seq2[*Run, error] {
+	return func(yield func(*Run, error) bool) {
+		w, err := s.waiter(runID, opts)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		run, err := w.loop(ctx, nil, func(run *Run) bool {
+			w.notify(run)
+			return run.Status.IsTerminal() || yield(run, nil) // the terminal run comes with its outcome
+		})
+		if err != errStopped {
+			yield(run, err)
+		}
+	}
 }
 
 // waiter polls one run on the wait schedule. Wait, Create and Watch share
@@ -143,6 +175,15 @@ type waiter struct {
 	runID string
 	path  string
 	cfg   waitConfig
+}
+
+// waiter returns the waiter of Wait and Watch for runID.
+func (s *RunsService) waiter(runID string, opts []WaitOption) (*waiter, error) {
+	cfg, err := newWaitConfig(opts, false)
+	if err != nil {
+		return nil, err
+	}
+	return newWaiter(s.core, runID, cfg)
 }
 
 func newWaiter(c *core, runID string, cfg waitConfig) (*waiter, error) {

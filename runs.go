@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -112,6 +114,21 @@ func (s *RunSteps) Step(id string) (*Step, bool) {
 		}
 	}
 	return nil, false
+}
+
+// Outputs returns each step's output by step id, leaving out the steps
+// that have no output yet, whose output type is none, or whose primary value
+// is empty or null. The map is new on each call.
+func (s *RunSteps) Outputs() map[string]StepOutput {
+	out := make(map[string]StepOutput, len(s.Steps))
+	for _, st := range s.Steps {
+		o := st.Output
+		if o.Type == OutputNone || len(o.Primary) == 0 || isNull(o.Primary) {
+			continue
+		}
+		out[st.ID] = o
+	}
+	return out
 }
 
 // Usage adds up the usage of every step that reports one.
@@ -343,4 +360,72 @@ func (s *RunsService) Steps(ctx context.Context, runID string) (*RunSteps, error
 	return &steps, nil
 }
 
-func isNull(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }
+// ListRunsParams selects the runs List and All return. Zero values are not
+// sent: the server's defaults apply (page 1, its page size, every status).
+type ListRunsParams struct {
+	// Status keeps only runs in this status.
+	Status Status
+	// Page is the page to fetch, from 1; All starts from it.
+	Page int
+	// PageSize is the number of runs per page.
+	PageSize int
+}
+
+// query checks p and returns its query string.
+func (p ListRunsParams) query() (string, error) {
+	q := url.Values{}
+	if err := pageQuery(q, p.Page, p.PageSize); err != nil {
+		return "", err
+	}
+	if p.Status != "" {
+		q.Set("status", string(p.Status))
+	}
+	return q.Encode(), nil
+}
+
+// List returns one page of the key's runs, newest first, as
+// GET runs/?page=&page_size=&status= (each parameter only when set). A
+// negative page or page size fails with ErrInvalidParams before anything is
+// sent; a page past the end fails with ErrNotFound.
+func (s *RunsService) List(ctx context.Context, p ListRunsParams) (*Page[Run], error) {
+	query, err := p.query()
+	if err != nil {
+		return nil, err
+	}
+	var page Page[Run]
+	if err := s.core.do(ctx, &request{method: http.MethodGet, path: pathRuns, query: query}, &page); err != nil {
+		return nil, err
+	}
+	return &page, nil
+}
+
+// All iterates over every run from page p.Page (or 1) on, fetching each page
+// only when the loop reaches it:
+//
+//	for run, err := range client.Runs.All(ctx, stewai.ListRunsParams{Status: stewai.StatusFailed}) {
+//		if err != nil {
+//			return err
+//		}
+//		fmt.Println(run.ID)
+//	}
+//
+// It stops after a page whose next link is empty or that has no results. An
+// error is yielded once, with a nil run, and ends the sequence; breaking out
+// of the loop stops all requests. Each page goes through the client's
+// retries like any call.
+func (s *RunsService) All(ctx context.Context, p ListRunsParams) iter.Seq2[*Run, error] {
+	return all(ctx, p.Page, func(ctx context.Context, page int) (*Page[Run], error) {
+		p.Page = page
+		return s.List(ctx, p)
+	})
+}
+
+// Outputs returns the run's step outputs by step id, as RunSteps.Outputs
+// does, from one Steps call: the official SDK's run.outputs().
+func (s *RunsService) Outputs(ctx context.Context, runID string) (map[string]StepOutput, error) {
+	steps, err := s.Steps(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	return steps.Outputs(), nil
+}

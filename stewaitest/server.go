@@ -399,37 +399,76 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, rel string) []by
 		writeError(w, http.StatusUnauthorized, "Invalid or missing API key.")
 		return nil
 	}
-
-	parts := strings.Split(rel, "/")
-	if parts[len(parts)-1] != "" {
+	if !strings.HasSuffix(rel, "/") {
 		writeError(w, http.StatusNotFound, "Not found: API paths end with a slash.")
 		return nil
 	}
-	parts = parts[:len(parts)-1]
-	route := func(methods string, h func()) {
-		if !strings.Contains(" "+methods+" ", " "+r.Method+" ") {
-			w.Header().Set("Allow", methods)
-			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("Method %q not allowed.", r.Method))
-			return
+	var allowed []string
+	for _, rt := range routes {
+		ids, ok := rt.match(rel)
+		if !ok {
+			continue
 		}
-		h()
+		if rt.method == r.Method {
+			return rt.serve(s, w, r, ids)
+		}
+		allowed = append(allowed, rt.method)
 	}
-	var body []byte
-	switch {
-	case len(parts) == 1 && parts[0] == "runs":
-		route(http.MethodPost, func() { body = s.createRun(w, r) })
-	case len(parts) == 2 && parts[0] == "runs":
-		route(http.MethodGet, func() { s.getRun(w, pathSegment(parts[1])) })
-	case len(parts) == 3 && parts[0] == "runs" && parts[2] == "steps":
-		route(http.MethodGet, func() { s.getSteps(w, pathSegment(parts[1])) })
-	case len(parts) == 2 && parts[0] == "storage" && parts[1] == "upload":
-		route(http.MethodPost, func() { s.upload(w, r) })
-	case len(parts) == 2 && parts[0] == "storage" && parts[1] == "resolve":
-		route(http.MethodGet, func() { s.resolve(w, r) })
-	default:
-		writeError(w, http.StatusNotFound, "Not found.")
+	if allowed != nil {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("Method %q not allowed.", r.Method))
+		return nil
 	}
-	return body
+	writeError(w, http.StatusNotFound, "Not found.")
+	return nil
+}
+
+// route is one endpoint of the fake: a method and a path pattern, relative
+// to the base URL, whose "*" segments are ids passed to serve unescaped.
+// serve returns the JSON body it read, if any, for the request log.
+type route struct {
+	method, pattern string
+	serve           func(s *Server, w http.ResponseWriter, r *http.Request, ids []string) []byte
+}
+
+// routes are the endpoints the fake serves.
+var routes = []route{
+	{http.MethodPost, "runs/", func(s *Server, w http.ResponseWriter, r *http.Request, _ []string) []byte { return s.createRun(w, r) }},
+	{http.MethodGet, "runs/", func(s *Server, w http.ResponseWriter, r *http.Request, _ []string) []byte {
+		s.listRuns(w, r)
+		return nil
+	}},
+	{http.MethodGet, "runs/*/", func(s *Server, w http.ResponseWriter, _ *http.Request, ids []string) []byte {
+		s.getRun(w, ids[0])
+		return nil
+	}},
+	{http.MethodGet, "runs/*/steps/", func(s *Server, w http.ResponseWriter, _ *http.Request, ids []string) []byte {
+		s.getSteps(w, ids[0])
+		return nil
+	}},
+	{http.MethodPost, "storage/upload/", func(s *Server, w http.ResponseWriter, r *http.Request, _ []string) []byte { s.upload(w, r); return nil }},
+	{http.MethodGet, "storage/resolve/", func(s *Server, w http.ResponseWriter, r *http.Request, _ []string) []byte {
+		s.resolve(w, r)
+		return nil
+	}},
+}
+
+// match reports whether rel (escaped, ending in "/") fits the pattern, and
+// returns the unescaped segments that stand for its "*"s.
+func (rt route) match(rel string) (ids []string, ok bool) {
+	got, want := strings.Split(rel, "/"), strings.Split(rt.pattern, "/")
+	if len(got) != len(want) {
+		return nil, false
+	}
+	for i, seg := range want {
+		switch {
+		case seg == "*" && got[i] != "":
+			ids = append(ids, pathSegment(got[i]))
+		case seg != got[i]:
+			return nil, false
+		}
+	}
+	return ids, true
 }
 
 func pathSegment(escaped string) string {

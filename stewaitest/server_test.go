@@ -80,7 +80,7 @@ func TestRouting(t *testing.T) {
 		{"GET", "runs/abc/steps", http.StatusNotFound},
 		{"GET", "storage/resolve", http.StatusNotFound},
 		{"GET", "nope/", http.StatusNotFound},
-		{"GET", "runs/", http.StatusMethodNotAllowed},
+		{"PUT", "runs/", http.StatusMethodNotAllowed},
 		{"DELETE", "runs/abc/", http.StatusMethodNotAllowed},
 		{"POST", "runs/abc/steps/", http.StatusMethodNotAllowed},
 		{"GET", "storage/upload/", http.StatusMethodNotAllowed},

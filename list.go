@@ -1,0 +1,117 @@
+package stewai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"iter"
+	"net/url"
+	"strconv"
+)
+
+// Page is one page of a list answer, in the API's Django REST shape:
+// {"count": 42, "next": "...", "previous": null, "results": [...]}.
+type Page[T any] struct {
+	// Count is the number of items in the whole list, over every page.
+	Count int
+	// Next is the URL of the next page, or "" on the last page.
+	Next string
+	// Previous is the URL of the previous page, or "" on the first page.
+	Previous string
+	// Results are this page's items, in the server's order.
+	Results []T
+	// Raw is the page exactly as received.
+	Raw json.RawMessage
+}
+
+// UnmarshalJSON decodes a page and keeps it whole in Raw. next and previous
+// may be null or absent; results must be a list.
+func (p *Page[T]) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
+	var w struct {
+		Count    json.Number `json:"count"`
+		Next     *string     `json:"next"`
+		Previous *string     `json:"previous"`
+		Results  *[]T        `json:"results"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	if w.Results == nil {
+		return errors.New(`page has no "results" list`)
+	}
+	*p = Page[T]{Results: *w.Results, Raw: bytes.Clone(b)}
+	if n, err := w.Count.Int64(); err == nil && n >= 0 && n <= 1<<31 {
+		p.Count = int(n)
+	}
+	if w.Next != nil {
+		p.Next = *w.Next
+	}
+	if w.Previous != nil {
+		p.Previous = *w.Previous
+	}
+	return nil
+}
+
+// checkDecoded checks each result that can check itself (a run needs an id).
+func (p *Page[T]) checkDecoded() error {
+	for i := range p.Results {
+		if c, ok := any(&p.Results[i]).(interface{ checkDecoded() error }); ok {
+			if err := c.checkDecoded(); err != nil {
+				return errors.New("result " + strconv.Itoa(i) + ": " + err.Error())
+			}
+		}
+	}
+	return nil
+}
+
+// pageQuery checks the paging parameters every list takes and adds them to
+// q: zero values are not sent, negative ones are an error.
+func pageQuery(q url.Values, page, pageSize int) error {
+	if page < 0 {
+		return invalidf("page %d is negative", page)
+	}
+	if pageSize < 0 {
+		return invalidf("page size %d is negative", pageSize)
+	}
+	if page > 0 {
+		q.Set("page", strconv.Itoa(page))
+	}
+	if pageSize > 0 {
+		q.Set("page_size", strconv.Itoa(pageSize))
+	}
+	return nil
+}
+
+// all iterates over every item of a list from page first (or 1) on. It
+// fetches a page only when the loop reaches it, stops after a page whose
+// Next is empty or that has no results, yields an error once and then
+// ends; breaking out of the loop stops all requests.
+func all[T any](ctx context.Context, first int, fetch func(ctx context.Context, page int) (*Page[T], error)) iter.Seq2[*T, error] {
+	return func(yield func(*T, error) bool) {
+		page := first
+		if page == 0 {
+			page = 1 // a negative page reaches fetch, which rejects it
+		}
+		for ; ; page++ {
+			p, err := fetch(ctx, page)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for i := range p.Results {
+				if !yield(&p.Results[i], nil) {
+					return
+				}
+			}
+			if p.Next == "" || len(p.Results) == 0 {
+				return
+			}
+		}
+	}
+}
+
+func isNull(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }
