@@ -52,6 +52,10 @@ type Client struct {
 	Runs *RunsService
 	// Storage uploads files to the Pantry and resolves Pantry paths.
 	Storage *StorageService
+	// Recipes lists the key's recipes and reads their execution contracts.
+	Recipes *RecipesService
+	// Marketplace searches and runs published recipes, where enabled.
+	Marketplace *MarketplaceService
 
 	core *core
 }
@@ -212,7 +216,13 @@ func NewClient(opts ...Option) (*Client, error) {
 		log:              logger,
 		clock:            s.Clock,
 	}
-	return &Client{Runs: &RunsService{c}, Storage: &StorageService{c}, core: c}, nil
+	return &Client{
+		Runs:        &RunsService{c},
+		Storage:     &StorageService{c},
+		Recipes:     &RecipesService{c},
+		Marketplace: &MarketplaceService{c},
+		core:        c,
+	}, nil
 }
 
 // apiKey returns the key given with WithAPIKey, or else STEWAI_API_KEY.

@@ -68,10 +68,10 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request, items []any, 
 
 // listRuns handles GET runs/: the runs, newest first, filtered by status.
 // Listing does not count as a poll.
-func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, _ string) []byte {
 	page, size, ok := paging(w, r)
 	if !ok {
-		return
+		return nil
 	}
 	status := r.URL.Query().Get("status")
 	s.mu.Lock()
@@ -85,4 +85,5 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.writePage(w, r, items, page, size)
+	return nil
 }

@@ -27,6 +27,8 @@ import (
 // Duration it moves with the server's clock instead: Statuses share the
 // Duration equally and Final comes when it has passed.
 type Recipe struct {
+	// Name is the recipe's name in GET recipes/; default "Recipe <id>".
+	Name string `json:"name,omitempty"`
 	// Statuses are reported before Final. nil means queued, running; an
 	// empty, non-nil list makes the run final at once.
 	Statuses []stewai.Status `json:"statuses,omitempty"`
@@ -239,7 +241,7 @@ type idempotent struct {
 }
 
 // createRun handles POST runs/ and returns the body read.
-func (s *Server) createRun(w http.ResponseWriter, r *http.Request) []byte {
+func (s *Server) createRun(w http.ResponseWriter, r *http.Request, _ string) []byte {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json.")
 		return nil
@@ -277,10 +279,7 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) []byte {
 			return body
 		}
 	}
-	recipe, ok := s.recipes[p.recipeID]
-	if !ok {
-		recipe = defaultRecipe
-	}
+	recipe := s.recipes.next(p.recipeID)
 	now := s.now()
 	ru := &run{id: ulid.Make().String(), recipeID: p.recipeID, recipe: recipe, inputs: p.inputs, sources: p.sources, created: now}
 	s.runs[ru.id] = ru
@@ -381,28 +380,30 @@ func sourceProblem(src stewai.IngestSource) string {
 }
 
 // getRun handles GET runs/{id}/: one poll.
-func (s *Server) getRun(w http.ResponseWriter, id string) {
+func (s *Server) getRun(w http.ResponseWriter, _ *http.Request, id string) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ru := s.lookup(w, id); ru != nil {
 		ru.polls++
 		writeJSON(w, http.StatusOK, ru.object(s.now()))
 	}
+	return nil
 }
 
 // getSteps handles GET runs/{id}/steps/; it does not count as a poll.
-func (s *Server) getSteps(w http.ResponseWriter, id string) {
+func (s *Server) getSteps(w http.ResponseWriter, _ *http.Request, id string) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ru := s.lookup(w, id)
 	if ru == nil {
-		return
+		return nil
 	}
 	now := s.now()
 	writeJSON(w, http.StatusOK, map[string]any{
 		"run":   map[string]any{"id": ru.id, "status": ru.status(now)},
 		"steps": ru.steps(now),
 	})
+	return nil
 }
 
 // lookup returns the run, or answers 404 and returns nil. s.mu is held.
@@ -429,9 +430,11 @@ func (s *Server) Runs() []stewai.Run {
 	return out
 }
 
-// Script sets or replaces the script of recipe id, for runs created from now.
-func (s *Server) Script(id string, r Recipe) {
+// Script sets or replaces the scripts of recipe id, for runs created from
+// now: the next run follows first, the one after the first of then, and so
+// on, the last repeating, as with WithRecipe.
+func (s *Server) Script(id string, first Recipe, then ...Recipe) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.recipes[id] = r
+	s.recipes.script(id, append([]Recipe{first}, then...))
 }

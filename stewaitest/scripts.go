@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/stewai/stewai-go"
 )
 
 // Scripts is the JSON form of a server's scripts, the format cmd/stewai-fake
@@ -28,12 +31,61 @@ import (
 //	}
 //
 // Recipe fields are those of Recipe, Fault fields those of Fault, in
-// snake_case; durations are strings such as "1.5s". Unknown fields are errors.
+// snake_case; durations are strings such as "1.5s". Unknown fields are
+// errors, and so is a final status other than the six documented ones. A
+// recipe may also be a list of scripts, followed by its runs in turn as
+// with WithRecipe: "01JFLAKY": [{"final": "failed"}, {}] fails once, then
+// succeeds.
 type Scripts struct {
 	// Recipes scripts recipes by id, as WithRecipe does.
-	Recipes map[string]Recipe `json:"recipes,omitempty"`
+	Recipes map[string]RecipeScripts `json:"recipes,omitempty"`
 	// Faults are injected from the start, in order, as WithFault does.
 	Faults []Fault `json:"faults,omitempty"`
+	// SelfService enables GET recipes/{id}/, as WithSelfService does.
+	SelfService bool `json:"self_service,omitempty"`
+	// Marketplace enables the marketplace with these recipes, as
+	// WithMarketplace does.
+	Marketplace []MarketplaceEntry `json:"marketplace,omitempty"`
+}
+
+// RecipeScripts are the scripts of one recipe, one per run, the last
+// repeating. In JSON it is one Recipe object, or a list of them.
+type RecipeScripts []Recipe
+
+// UnmarshalJSON reads one Recipe object or a non-empty list of them.
+func (rs *RecipeScripts) UnmarshalJSON(b []byte) error {
+	trimmed := bytes.TrimSpace(b)
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		var list []Recipe
+		if err := strictDecode(trimmed, &list); err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			return fmt.Errorf("a recipe's list of scripts is empty")
+		}
+		*rs = list
+		return nil
+	}
+	var one Recipe
+	if err := strictDecode(trimmed, &one); err != nil {
+		return err
+	}
+	*rs = RecipeScripts{one}
+	return nil
+}
+
+// strictDecode decodes b into v, rejecting unknown fields.
+func strictDecode(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+// finalStatuses are the statuses a script may end in: the six documented
+// ones (queued and running make runs that never end, for timeout tests).
+var finalStatuses = []stewai.Status{
+	stewai.StatusQueued, stewai.StatusRunning, stewai.StatusDone,
+	stewai.StatusFailed, stewai.StatusCancelled, stewai.StatusBlocked,
 }
 
 // ParseScripts reads scripts in the format of Scripts and returns the options
@@ -43,10 +95,8 @@ func ParseScripts(r io.Reader) ([]Option, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stewaitest: read scripts: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var sc Scripts
-	if err := dec.Decode(&sc); err != nil {
+	if err := strictDecode(data, &sc); err != nil {
 		return nil, fmt.Errorf("stewaitest: scripts: %w", err)
 	}
 	ids := make([]string, 0, len(sc.Recipes))
@@ -56,19 +106,27 @@ func ParseScripts(r io.Reader) ([]Option, error) {
 	sort.Strings(ids)
 	var opts []Option
 	for _, id := range ids {
-		rec := sc.Recipes[id]
 		if strings.TrimSpace(id) == "" {
 			return nil, fmt.Errorf("stewaitest: scripts: a recipe has an empty id")
 		}
-		if rec.PollsPerStatus < 0 || rec.Duration < 0 {
-			return nil, fmt.Errorf("stewaitest: scripts: recipe %q: polls_per_status and duration must not be negative", id)
-		}
-		for i, st := range rec.Steps {
-			if strings.TrimSpace(st.ID) == "" {
-				return nil, fmt.Errorf("stewaitest: scripts: recipe %q: step %d has no id", id, i)
+		scripts := sc.Recipes[id]
+		for n, rec := range scripts {
+			if err := checkRecipe(rec); err != nil {
+				return nil, fmt.Errorf("stewaitest: scripts: recipe %q, script %d: %w", id, n, err)
 			}
 		}
-		opts = append(opts, WithRecipe(id, rec))
+		opts = append(opts, WithRecipe(id, scripts[0], scripts[1:]...))
+	}
+	if sc.SelfService {
+		opts = append(opts, WithSelfService())
+	}
+	for i, e := range sc.Marketplace {
+		if strings.TrimSpace(e.RecipeULID) == "" {
+			return nil, fmt.Errorf("stewaitest: scripts: marketplace entry %d has no recipe_ulid", i)
+		}
+	}
+	if sc.Marketplace != nil {
+		opts = append(opts, WithMarketplace(sc.Marketplace...))
 	}
 	for i, f := range sc.Faults {
 		if f.Status != 0 && (f.Status < 100 || f.Status > 599) {
@@ -80,4 +138,24 @@ func ParseScripts(r io.Reader) ([]Option, error) {
 		opts = append(opts, WithFault(f))
 	}
 	return opts, nil
+}
+
+// checkRecipe says what is wrong with a script from a scripts file.
+func checkRecipe(rec Recipe) error {
+	if rec.PollsPerStatus < 0 || rec.Duration < 0 {
+		return fmt.Errorf("polls_per_status and duration must not be negative")
+	}
+	if rec.Final != "" && !slices.Contains(finalStatuses, rec.Final) {
+		names := make([]string, len(finalStatuses))
+		for i, st := range finalStatuses {
+			names[i] = string(st)
+		}
+		return fmt.Errorf("final status %q is not one of %s", rec.Final, strings.Join(names, ", "))
+	}
+	for i, st := range rec.Steps {
+		if strings.TrimSpace(st.ID) == "" {
+			return fmt.Errorf("step %d has no id", i)
+		}
+	}
+	return nil
 }

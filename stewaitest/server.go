@@ -58,14 +58,16 @@ type Server struct {
 	realTime  bool
 	onRequest func(Request)
 
-	mu      sync.Mutex
-	recipes map[string]Recipe
-	runs    map[string]*run
-	order   []string // run ids in creation order
-	idem    map[string]idempotent
-	files   *fileStore
-	faults  []*pendingFault
-	log     []Request
+	mu          sync.Mutex
+	recipes     *recipeBook
+	market      []MarketplaceEntry // nil: the marketplace is not enabled
+	selfService bool
+	runs        map[string]*run
+	order       []string // run ids in creation order
+	idem        map[string]idempotent
+	files       *fileStore
+	faults      []*pendingFault
+	log         []Request
 }
 
 // Option configures a Server.
@@ -76,10 +78,29 @@ func WithAPIKey(key string) Option {
 	return func(s *Server) { s.APIKey = key }
 }
 
-// WithRecipe scripts what runs of recipe id do; see Recipe for what runs of
-// recipes without a script do.
-func WithRecipe(id string, r Recipe) Option {
-	return func(s *Server) { s.recipes[id] = r }
+// WithRecipe scripts what runs of recipe id do, and lists the recipe in
+// GET recipes/. The nth run of the recipe follows the nth script, the last
+// one repeating:
+//
+//	WithRecipe("r", Recipe{Final: stewai.StatusFailed}, Recipe{}) // fails once, then succeeds
+//
+// See Recipe for what runs of recipes without a script do.
+func WithRecipe(id string, first Recipe, then ...Recipe) Option {
+	return func(s *Server) { s.recipes.script(id, append([]Recipe{first}, then...)) }
+}
+
+// WithSelfService enables recipe self-service, which the real service
+// disables by default: GET recipes/{id}/ answers the recipe instead of 404.
+func WithSelfService() Option {
+	return func(s *Server) { s.selfService = true }
+}
+
+// WithMarketplace enables the marketplace with these published recipes.
+// Without it, as on deployments that do not enable it, every marketplace
+// path answers 404. Runs of a marketplace recipe follow the script given
+// to WithRecipe for its ULID, if any.
+func WithMarketplace(entries ...MarketplaceEntry) Option {
+	return func(s *Server) { s.market = append(s.market, entries...) }
 }
 
 // WithFault injects a fault from the start; see Server.Inject.
@@ -112,7 +133,7 @@ func WithListener(l net.Listener) Option {
 func NewServer(opts ...Option) *Server {
 	s := &Server{
 		APIKey:  DefaultAPIKey,
-		recipes: map[string]Recipe{},
+		recipes: &recipeBook{byID: map[string]*recipeScript{}},
 		runs:    map[string]*run{},
 		idem:    map[string]idempotent{},
 		files:   newFileStore(),
@@ -405,12 +426,12 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, rel string) []by
 	}
 	var allowed []string
 	for _, rt := range routes {
-		ids, ok := rt.match(rel)
+		id, ok := rt.match(rel)
 		if !ok {
 			continue
 		}
 		if rt.method == r.Method {
-			return rt.serve(s, w, r, ids)
+			return rt.serve(s, w, r, id)
 		}
 		allowed = append(allowed, rt.method)
 	}
@@ -424,51 +445,44 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, rel string) []by
 }
 
 // route is one endpoint of the fake: a method and a path pattern, relative
-// to the base URL, whose "*" segments are ids passed to serve unescaped.
+// to the base URL, whose "*" segment is an id passed to serve unescaped.
 // serve returns the JSON body it read, if any, for the request log.
 type route struct {
 	method, pattern string
-	serve           func(s *Server, w http.ResponseWriter, r *http.Request, ids []string) []byte
+	serve           func(s *Server, w http.ResponseWriter, r *http.Request, id string) []byte
 }
 
 // routes are the endpoints the fake serves.
 var routes = []route{
-	{http.MethodPost, "runs/", func(s *Server, w http.ResponseWriter, r *http.Request, _ []string) []byte { return s.createRun(w, r) }},
-	{http.MethodGet, "runs/", func(s *Server, w http.ResponseWriter, r *http.Request, _ []string) []byte {
-		s.listRuns(w, r)
-		return nil
-	}},
-	{http.MethodGet, "runs/*/", func(s *Server, w http.ResponseWriter, _ *http.Request, ids []string) []byte {
-		s.getRun(w, ids[0])
-		return nil
-	}},
-	{http.MethodGet, "runs/*/steps/", func(s *Server, w http.ResponseWriter, _ *http.Request, ids []string) []byte {
-		s.getSteps(w, ids[0])
-		return nil
-	}},
-	{http.MethodPost, "storage/upload/", func(s *Server, w http.ResponseWriter, r *http.Request, _ []string) []byte { s.upload(w, r); return nil }},
-	{http.MethodGet, "storage/resolve/", func(s *Server, w http.ResponseWriter, r *http.Request, _ []string) []byte {
-		s.resolve(w, r)
-		return nil
-	}},
+	{http.MethodPost, "runs/", (*Server).createRun},
+	{http.MethodGet, "runs/", (*Server).listRuns},
+	{http.MethodGet, "runs/*/", (*Server).getRun},
+	{http.MethodGet, "runs/*/steps/", (*Server).getSteps},
+	{http.MethodPost, "storage/upload/", (*Server).upload},
+	{http.MethodGet, "storage/resolve/", (*Server).resolve},
+	{http.MethodGet, "recipes/", (*Server).listRecipes},
+	{http.MethodGet, "recipes/*/", (*Server).getRecipe},
+	{http.MethodGet, "recipes/*/execution-contract/", (*Server).getContract},
+	{http.MethodGet, "marketplace/search/", (*Server).searchMarket},
+	{http.MethodGet, "marketplace/recipes/*/", (*Server).marketDetail},
 }
 
 // match reports whether rel (escaped, ending in "/") fits the pattern, and
-// returns the unescaped segments that stand for its "*"s.
-func (rt route) match(rel string) (ids []string, ok bool) {
+// returns the unescaped segment that stands for its "*", if any.
+func (rt route) match(rel string) (id string, ok bool) {
 	got, want := strings.Split(rel, "/"), strings.Split(rt.pattern, "/")
 	if len(got) != len(want) {
-		return nil, false
+		return "", false
 	}
 	for i, seg := range want {
 		switch {
 		case seg == "*" && got[i] != "":
-			ids = append(ids, pathSegment(got[i]))
+			id = pathSegment(got[i])
 		case seg != got[i]:
-			return nil, false
+			return "", false
 		}
 	}
-	return ids, true
+	return id, true
 }
 
 func pathSegment(escaped string) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"path"
 
@@ -80,17 +81,43 @@ func (s *Server) Files() []StoredFile {
 
 // upload handles POST storage/upload/: a multipart form with a file part and
 // an optional folder_ulid field, read as a stream.
-func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
+func (s *Server) upload(w http.ResponseWriter, r *http.Request, _ string) []byte {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" {
 		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be multipart/form-data.")
-		return
+		return nil
 	}
+	file, problem := readUploadForm(r)
+	if problem != "" {
+		writeError(w, http.StatusBadRequest, problem)
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := r.Header.Get("Idempotency-Key")
+	if prev, ok := s.idem["upload:"+key]; ok && key != "" {
+		if prev.digest != file.SHA256 {
+			writeError(w, http.StatusUnprocessableEntity, "Idempotency-Key was already used with a different file.")
+			return nil
+		}
+		writeJSON(w, http.StatusCreated, s.files.byURI[prev.id].File)
+		return nil
+	}
+	s.files.add(file, file.Filename)
+	if key != "" {
+		s.idem["upload:"+key] = idempotent{digest: file.SHA256, id: file.URI}
+	}
+	writeJSON(w, http.StatusCreated, file.File)
+	return nil
+}
+
+// readUploadForm reads an upload's form as a stream, keeping the file's
+// size, digest and first MaxKeptContent bytes. problem says what is wrong
+// with the form, in the words of a 400 answer.
+func readUploadForm(r *http.Request) (file *StoredFile, problem string) {
 	mr, err := r.MultipartReader()
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "Malformed multipart body.")
-		return
+		return nil, "Malformed multipart body."
 	}
-	var file *StoredFile
 	var folder string
 	for {
 		part, err := mr.NextPart()
@@ -98,81 +125,67 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "Malformed multipart body.")
-			return
+			return nil, "Malformed multipart body."
 		}
 		switch part.FormName() {
 		case "folder_ulid":
 			v, _ := io.ReadAll(io.LimitReader(part, 64))
 			if _, err := ulid.ParseStrict(string(v)); err != nil {
-				writeError(w, http.StatusBadRequest, fmt.Sprintf("folder_ulid %q is not a ULID.", v))
-				return
+				return nil, fmt.Sprintf("folder_ulid %q is not a ULID.", v)
 			}
 			folder = string(v)
 		case "file":
 			if file != nil {
-				writeError(w, http.StatusBadRequest, "Only one file part is allowed.")
-				return
+				return nil, "Only one file part is allowed."
 			}
-			if part.FileName() == "" {
-				writeError(w, http.StatusBadRequest, "The file part needs a filename.")
-				return
+			if file, problem = readFilePart(part); problem != "" {
+				return nil, problem
 			}
-			file = newStoredFile(part.FileName())
-			file.ContentType = part.Header.Get("Content-Type")
-			h := sha256.New()
-			kept := &limitedBuffer{max: MaxKeptContent}
-			n, err := io.Copy(io.MultiWriter(h, kept), part)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, "Could not read the file part.")
-				return
-			}
-			file.SizeBytes, file.Content = n, kept.b
-			copy(file.SHA256[:], h.Sum(nil))
 		default:
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("Unexpected form field %q.", part.FormName()))
-			return
+			return nil, fmt.Sprintf("Unexpected form field %q.", part.FormName())
 		}
 	}
 	if file == nil {
-		writeError(w, http.StatusBadRequest, "The form has no file part.")
-		return
+		return nil, "The form has no file part."
 	}
 	file.Folder = folder
+	return file, ""
+}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	key := r.Header.Get("Idempotency-Key")
-	if prev, ok := s.idem["upload:"+key]; ok && key != "" {
-		if prev.digest != file.SHA256 {
-			writeError(w, http.StatusUnprocessableEntity, "Idempotency-Key was already used with a different file.")
-			return
-		}
-		writeJSON(w, http.StatusCreated, s.files.byURI[prev.id].File)
-		return
+// readFilePart reads the file part of an upload.
+func readFilePart(part *multipart.Part) (*StoredFile, string) {
+	if part.FileName() == "" {
+		return nil, "The file part needs a filename."
 	}
-	s.files.add(file, file.Filename)
-	if key != "" {
-		s.idem["upload:"+key] = idempotent{digest: file.SHA256, id: file.URI}
+	file := newStoredFile(part.FileName())
+	file.ContentType = part.Header.Get("Content-Type")
+	h := sha256.New()
+	kept := &limitedBuffer{max: MaxKeptContent}
+	n, err := io.Copy(io.MultiWriter(h, kept), part)
+	if err != nil {
+		return nil, "Could not read the file part."
 	}
-	writeJSON(w, http.StatusCreated, file.File)
+	file.SizeBytes, file.Content = n, kept.b
+	copy(file.SHA256[:], h.Sum(nil))
+	return file, ""
 }
 
 // resolve handles GET storage/resolve/?path=...
-func (s *Server) resolve(w http.ResponseWriter, r *http.Request) {
+func (s *Server) resolve(w http.ResponseWriter, r *http.Request, _ string) []byte {
 	at := r.URL.Query().Get("path")
 	if at == "" {
 		writeError(w, http.StatusBadRequest, "The path query parameter is required.")
-		return
+		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	uri, ok := s.files.byPath[at]
 	if !ok {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("No file at %q.", at))
-		return
+		return nil
 	}
 	writeJSON(w, http.StatusOK, s.files.byURI[uri].File)
+	return nil
 }
 
 // limitedBuffer keeps the first max bytes written to it and drops the rest.

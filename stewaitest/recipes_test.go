@@ -1,0 +1,209 @@
+package stewaitest_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stewai/stewai-go"
+	"github.com/stewai/stewai-go/stewaitest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestRecipeListing(t *testing.T) {
+	srv := stewaitest.NewServer(
+		stewaitest.WithRecipe("01JB", stewaitest.Recipe{Name: "Quarterly report"}),
+		stewaitest.WithRecipe("01JA", stewaitest.Recipe{}),
+	)
+	defer srv.Close()
+	c := srv.Client()
+	ctx := testContext(t)
+
+	page, err := c.Recipes.List(ctx, stewai.ListRecipesParams{})
+	require.NoError(t, err)
+	assert.Equal(t, 2, page.Count)
+	require.Len(t, page.Results, 2)
+	assert.Equal(t, "01JB", page.Results[0].ID, "in the order they were scripted")
+	assert.Equal(t, "Quarterly report", page.Results[0].Name)
+	assert.Equal(t, "Recipe 01JA", page.Results[1].Name, "a recipe without a name still has one")
+
+	page, err = c.Recipes.List(ctx, stewai.ListRecipesParams{Page: 2, PageSize: 1})
+	require.NoError(t, err)
+	assert.Equal(t, "01JA", page.Results[0].ID, "pages like every list")
+	_, err = c.Recipes.List(ctx, stewai.ListRecipesParams{Page: 3, PageSize: 1})
+	assert.ErrorIs(t, err, stewai.ErrNotFound)
+
+	_, err = c.Recipes.Get(ctx, "01JB")
+	assert.ErrorIs(t, err, stewai.ErrNotFound, "self-service is disabled by default")
+
+	self := stewaitest.NewServer(stewaitest.WithSelfService(), stewaitest.WithRecipe("01JB", stewaitest.Recipe{Name: "Quarterly report"}))
+	defer self.Close()
+	r, err := self.Client().Recipes.Get(ctx, "01JB")
+	require.NoError(t, err)
+	assert.Equal(t, "Quarterly report", r.Name)
+	_, err = self.Client().Recipes.Get(ctx, "unknown")
+	assert.ErrorIs(t, err, stewai.ErrNotFound)
+}
+
+func TestExecutionContractFromSteps(t *testing.T) {
+	srv := stewaitest.NewServer(
+		stewaitest.WithRecipe("custom", stewaitest.Recipe{Steps: []stewaitest.Step{
+			{ID: "ingest", Title: "Read", Kind: "ingest", Output: stewaitest.NoOutput()},
+			{ID: "sum", Title: "Summarize", Kind: "llm_simple", DependsOn: []string{"ingest"}, Output: stewaitest.Text("x")},
+		}}),
+		stewaitest.WithRecipe("plain", stewaitest.Recipe{}),
+	)
+	defer srv.Close()
+	c := srv.Client()
+	ctx := testContext(t)
+
+	contract, err := c.Recipes.ExecutionContract(ctx, "custom")
+	require.NoError(t, err)
+	assert.Equal(t, "1", contract.ContractVersion)
+	assert.Equal(t, []string{"ingest", "sum"}, contract.StepOrder)
+	assert.JSONEq(t, `{"id": "sum", "title": "Summarize", "kind": "llm_simple", "depends_on": ["ingest"]}`, string(contract.Steps["sum"]))
+	assert.JSONEq(t, `{"id": "ingest", "title": "Read", "kind": "ingest", "depends_on": []}`, string(contract.Steps["ingest"]))
+
+	contract, err = c.Recipes.ExecutionContract(ctx, "plain")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"step_1", "step_2"}, contract.StepOrder, "the default recipe's steps")
+
+	_, err = c.Recipes.ExecutionContract(ctx, "unknown")
+	assert.ErrorIs(t, err, stewai.ErrNotFound)
+}
+
+func TestMarketplaceFake(t *testing.T) {
+	ctx := testContext(t)
+	off := stewaitest.NewServer()
+	defer off.Close()
+	_, err := off.Client().Marketplace.Search(ctx, stewai.MarketplaceSearchParams{})
+	assert.ErrorIs(t, err, stewai.ErrNotFound, "not enabled: 404")
+	_, err = off.Client().Marketplace.Detail(ctx, "01JM")
+	assert.ErrorIs(t, err, stewai.ErrNotFound)
+
+	srv := stewaitest.NewServer(
+		stewaitest.WithMarketplace(
+			stewaitest.MarketplaceEntry{RecipeULID: "01JM1", Name: "Tax Report"},
+			stewaitest.MarketplaceEntry{RecipeULID: "01JM2", Name: "Tax summary", Visibility: "private"},
+			stewaitest.MarketplaceEntry{RecipeULID: "01JM3", Name: "Translate"},
+		),
+		stewaitest.WithRecipe("01JM3", stewaitest.Recipe{Final: stewai.StatusBlocked}),
+	)
+	defer srv.Close()
+	c := srv.Client()
+
+	page, err := c.Marketplace.Search(ctx, stewai.MarketplaceSearchParams{Query: "tax"})
+	require.NoError(t, err)
+	assert.Equal(t, 2, page.Count, "the query matches names, ignoring case")
+	page, err = c.Marketplace.Search(ctx, stewai.MarketplaceSearchParams{Query: "tax", Visibility: "public_open"})
+	require.NoError(t, err)
+	require.Equal(t, 1, page.Count, "and visibility filters")
+	assert.Equal(t, "01JM1", page.Results[0].RecipeULID)
+	page, err = c.Marketplace.Search(ctx, stewai.MarketplaceSearchParams{PageSize: 2, Page: 2})
+	require.NoError(t, err)
+	assert.Equal(t, "01JM3", page.Results[0].RecipeULID, "pages like every list")
+
+	d, err := c.Marketplace.Detail(ctx, "01JM2")
+	require.NoError(t, err)
+	assert.Equal(t, "Tax summary", d.Name)
+	_, err = c.Marketplace.Detail(ctx, "nope")
+	assert.ErrorIs(t, err, stewai.ErrNotFound)
+
+	run, err := c.Marketplace.Run(ctx, "01JM1", map[string]string{"year": "2025"})
+	require.NoError(t, err)
+	assert.Equal(t, stewai.StatusDone, run.Status)
+	_, err = c.Marketplace.Run(ctx, "01JM3", nil)
+	assert.ErrorIs(t, err, stewai.ErrRunBlocked, "runs follow the recipe's script")
+}
+
+func TestRecipeSequences(t *testing.T) {
+	srv := stewaitest.NewServer(stewaitest.WithRecipe("r",
+		stewaitest.Recipe{Final: stewai.StatusFailed},
+		stewaitest.Recipe{Final: stewai.StatusCancelled},
+		stewaitest.Recipe{}))
+	defer srv.Close()
+	c := srv.Client()
+	ctx := testContext(t)
+	var outcomes []error
+	for range 5 {
+		_, err := c.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "r"})
+		outcomes = append(outcomes, err)
+	}
+	assert.ErrorIs(t, outcomes[0], stewai.ErrRunFailed, "the first run follows the first script")
+	assert.ErrorIs(t, outcomes[1], stewai.ErrRunCancelled, "the second the second")
+	assert.NoError(t, outcomes[2], "the third the last")
+	assert.NoError(t, outcomes[3], "which repeats")
+	assert.NoError(t, outcomes[4])
+
+	// An idempotent replay is the same run, not the next in the sequence.
+	srv.Script("r", stewaitest.Recipe{Final: stewai.StatusBlocked}, stewaitest.Recipe{})
+	p := stewai.CreateRunParams{RecipeID: "r", IdempotencyKey: "job-42"}
+	_, err := c.Runs.Create(ctx, p)
+	assert.ErrorIs(t, err, stewai.ErrRunBlocked, "Script starts the sequence again")
+	_, err = c.Runs.Create(ctx, p)
+	assert.ErrorIs(t, err, stewai.ErrRunBlocked, "a replay is the same blocked run")
+	_, err = c.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "r"})
+	assert.NoError(t, err, "the next new run follows the second script")
+}
+
+func TestScriptsFormatGrows(t *testing.T) {
+	const doc = `{
+	  "recipes": {"flaky": [{"final": "failed", "name": "Flaky"}, {}], "steady": {"name": "Steady"}},
+	  "self_service": true,
+	  "marketplace": [{"recipe_ulid": "01JM", "name": "Market"}]
+	}`
+	opts, err := stewaitest.ParseScripts(strings.NewReader(doc))
+	require.NoError(t, err)
+	srv := stewaitest.NewServer(opts...)
+	defer srv.Close()
+	c := srv.Client()
+	ctx := testContext(t)
+
+	_, err = c.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "flaky"})
+	assert.ErrorIs(t, err, stewai.ErrRunFailed)
+	_, err = c.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "flaky"})
+	assert.NoError(t, err, "a list of scripts is a sequence")
+	r, err := c.Recipes.Get(ctx, "steady")
+	require.NoError(t, err, "self_service enables recipe get")
+	assert.Equal(t, "Steady", r.Name)
+	_, err = c.Marketplace.Detail(ctx, "01JM")
+	assert.NoError(t, err)
+
+	_, err = stewaitest.ParseScripts(strings.NewReader(`{"recipes": {"r": {"final": "finished"}}}`))
+	require.Error(t, err, "a typo in a final status is caught")
+	for _, allowed := range []string{"queued", "running", "done", "failed", "cancelled", "blocked"} {
+		assert.Contains(t, err.Error(), allowed, "the error names the allowed statuses")
+	}
+	for _, bad := range []string{
+		`{"recipes": {"r": []}}`,
+		`{"recipes": {"r": [{"finale": "done"}]}}`,
+		`{"marketplace": [{"name": "no ulid"}]}`,
+		`{"self_service": "yes"}`,
+	} {
+		_, err := stewaitest.ParseScripts(strings.NewReader(bad))
+		assert.Error(t, err, bad)
+	}
+	// Unknown statuses before the final one stay allowed: they test
+	// forward compatibility.
+	_, err = stewaitest.ParseScripts(strings.NewReader(`{"recipes": {"r": {"statuses": ["paused"], "final": "running"}}}`))
+	assert.NoError(t, err)
+}
+
+func TestRecipeRoutes(t *testing.T) {
+	srv := stewaitest.NewServer(stewaitest.WithRecipe("r", stewaitest.Recipe{}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		method, path string
+		want         int
+	}{
+		{"POST", "recipes/", http.StatusMethodNotAllowed},
+		{"DELETE", "recipes/r/", http.StatusMethodNotAllowed},
+		{"GET", "recipes/r/execution-contract", http.StatusNotFound},
+		{"GET", "recipes/r/execution-contract/", http.StatusOK},
+	} {
+		status, body := call(t, srv, tc.method, tc.path, "", "")
+		assert.Equal(t, tc.want, status, "%s %s", tc.method, tc.path)
+		assert.NotEmpty(t, body, "%s %s answers JSON", tc.method, tc.path)
+	}
+}
