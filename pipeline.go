@@ -105,9 +105,11 @@ func (jsonBody) replayable(bool) bool       { return true }
 // answers, or a *requestError (network failure, timeout, malformed or
 // oversized answer, cancelled context).
 func (c *core) do(ctx context.Context, r *request, out any) error {
-	if ctx == nil {
-		return invalidf("nil context")
+	if err := checkContext(ctx); err != nil {
+		return err
 	}
+	ctx, leave := c.clock.Enter(ctx)
+	defer leave()
 	var backoff *retry.Schedule
 	for attempt := 1; ; attempt++ {
 		err := c.attempt(ctx, r, attempt, out)
@@ -132,6 +134,14 @@ func (c *core) do(ctx context.Context, r *request, out any) error {
 			return errCanceled(r, err)
 		}
 	}
+}
+
+// checkContext rejects a nil context, which would panic deep in net/http.
+func checkContext(ctx context.Context) error {
+	if ctx == nil {
+		return invalidf("nil context.Context (use context.Background())")
+	}
+	return nil
 }
 
 // attempt sends r once and handles the answer.
@@ -203,6 +213,11 @@ func (c *core) newHTTPRequest(ctx context.Context, r *request) (*http.Request, e
 // send makes the round trip and logs its status.
 func (c *core) send(ctx context.Context, req *http.Request, r *request, attempt int) (*http.Response, error) {
 	start := time.Now()
+	tag, end := c.clock.BeginRoundTrip(req.Context())
+	defer end()
+	if tag != "" { // only on the virtual clock of a stewaitest server
+		req.Header.Set(clock.CallHeader, tag)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, err

@@ -212,7 +212,13 @@ func (w *waiter) notify(run *Run) bool {
 // called with the run each time its status changes, the first one
 // included; when it returns false the loop stops at once with errStopped.
 func (w *waiter) loop(ctx context.Context, run *Run, seen func(*Run) bool) (*Run, error) {
+	if err := checkContext(ctx); err != nil {
+		return run, err
+	}
 	clk := w.core.clock
+	ctx, leave := clk.Enter(ctx)
+	defer leave()
+	seen = w.idleWhile(ctx, seen)
 	deadline := clk.Now().Add(w.cfg.timeout)
 	schedule := retry.NewSchedule(w.cfg.pollInterval, w.cfg.maxPollInterval, pollFactor, pollJitter, clk)
 	var lastErr error // the last poll's error, while polls fail
@@ -256,6 +262,17 @@ func (w *waiter) loop(ctx context.Context, run *Run, seen func(*Run) bool) (*Run
 		w.core.log.LogAttrs(ctx, slog.LevelDebug, "stewai: poll",
 			slog.String("run_id", w.runID), slog.String("status", statusOf(run)),
 			slog.Duration("next_delay", delay), slog.Bool("failed", err != nil))
+	}
+}
+
+// idleWhile returns seen, marking the wait idle on its clock while seen
+// runs: seen is the caller's code (a Watch loop body, an OnStatusChange
+// callback), which may wait on other calls.
+func (w *waiter) idleWhile(ctx context.Context, seen func(*Run) bool) func(*Run) bool {
+	return func(run *Run) bool {
+		resume := w.core.clock.Idle(ctx)
+		defer resume()
+		return seen(run)
 	}
 }
 

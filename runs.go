@@ -302,6 +302,11 @@ func (p *CreateRunParams) encode() (jsonBody, error) {
 // run exists, every error comes with the last state of the run received, so
 // its ID is never lost: run is non-nil even when err is not.
 func (s *RunsService) Create(ctx context.Context, p CreateRunParams, opts ...WaitOption) (*Run, error) {
+	if err := checkContext(ctx); err != nil {
+		return nil, err
+	}
+	ctx, leave := s.core.clock.Enter(ctx) // one call, from the create to the end of the wait
+	defer leave()
 	cfg, err := newWaitConfig(opts, true)
 	if err != nil {
 		return nil, err

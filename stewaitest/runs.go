@@ -23,9 +23,11 @@ import (
 //
 // A run reports Statuses in turn, then Final. By default it moves on with
 // each poll (GET runs/{id}/): the create answer shows Statuses[0], the first
-// poll Statuses[1], and so on, each repeated for PollsPerStatus polls. With a
-// Duration it moves with the server's clock instead: Statuses share the
-// Duration equally and Final comes when it has passed.
+// poll Statuses[1], and so on, each repeated for PollsPerStatus polls; its
+// duration_ms counts 100 ms per poll. With a Duration it moves with the
+// server's clock instead: Statuses share the Duration equally, Final comes
+// when it has passed, and duration_ms is the time since creation, exactly
+// the Duration once final.
 type Recipe struct {
 	// Name is the recipe's name in GET recipes/; default "Recipe <id>".
 	Name string `json:"name,omitempty"`
@@ -120,7 +122,7 @@ type run struct {
 	sources      []stewai.IngestSource
 	created      time.Time
 	polls        int
-	finished     time.Time // when the run was first seen final
+	finished     *time.Duration // the run's elapsed time once final
 }
 
 // status is the run's status at now, after r.polls polls.
@@ -132,9 +134,8 @@ func (r *run) status(now time.Time) stewai.Status {
 	if final == "" {
 		final = stewai.StatusDone
 	}
-	s, endedAt := final, now // a poll-driven run ends at the poll that sees it
-	if d := time.Duration(r.recipe.Duration); d > 0 && len(statuses) > 0 {
-		endedAt = r.created.Add(d)
+	s := final
+	if d := time.Duration(r.recipe.Duration); r.byTime() {
 		if elapsed := now.Sub(r.created); elapsed < d {
 			s = statuses[int(elapsed*time.Duration(len(statuses))/d)]
 		}
@@ -144,25 +145,45 @@ func (r *run) status(now time.Time) stewai.Status {
 			s = statuses[i]
 		}
 	}
-	if s.IsTerminal() && r.finished.IsZero() {
-		r.finished = endedAt
+	if s.IsTerminal() && r.finished == nil {
+		elapsed := r.elapsed(now)
+		r.finished = &elapsed
 	}
 	return s
+}
+
+// pollStep is the duration a run that moves by polls reports per poll, so
+// that what it reports does not depend on when the client polls.
+const pollStep = 100 * time.Millisecond
+
+// byTime reports whether the run moves with the clock rather than polls.
+func (r *run) byTime() bool {
+	return r.recipe.Duration > 0 && (r.recipe.Statuses == nil || len(r.recipe.Statuses) > 0)
+}
+
+// elapsed is how long the run has taken at now: the time since creation,
+// up to its Duration, for a run that moves by time; pollStep per poll for
+// one that moves by polls. Once final it stays as it was then.
+func (r *run) elapsed(now time.Time) time.Duration {
+	switch {
+	case r.finished != nil:
+		return *r.finished
+	case r.byTime():
+		return min(now.Sub(r.created), time.Duration(r.recipe.Duration))
+	default:
+		return time.Duration(r.polls) * pollStep
+	}
 }
 
 // object is the run as the API shows it.
 func (r *run) object(now time.Time) map[string]any {
 	st := r.status(now)
-	end := now
-	if !r.finished.IsZero() {
-		end = r.finished
-	}
 	return map[string]any{
 		"id":          r.id,
 		"recipe_id":   r.recipeID,
 		"status":      st,
 		"created_at":  r.created.UTC().Format(time.RFC3339Nano),
-		"duration_ms": end.Sub(r.created).Milliseconds(),
+		"duration_ms": r.elapsed(now).Milliseconds(),
 	}
 }
 
@@ -274,7 +295,7 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request, _ string) []b
 		return body
 	}
 	for _, src := range p.sources {
-		if src.Kind == stewai.SourceFile && !s.files.has(src.URI) {
+		if s.strictFiles && src.Kind == stewai.SourceFile && !s.files.has(src.URI) {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("File source %s is not in storage.", src.URI))
 			return body
 		}

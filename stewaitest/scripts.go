@@ -41,6 +41,9 @@ type Scripts struct {
 	Recipes map[string]RecipeScripts `json:"recipes,omitempty"`
 	// Faults are injected from the start, in order, as WithFault does.
 	Faults []Fault `json:"faults,omitempty"`
+	// StrictFiles rejects doc:// sources that were not uploaded, as
+	// WithStrictFiles does.
+	StrictFiles bool `json:"strict_files,omitempty"`
 	// SelfService enables GET recipes/{id}/, as WithSelfService does.
 	SelfService bool `json:"self_service,omitempty"`
 	// Marketplace enables the marketplace with these recipes, as
@@ -116,6 +119,9 @@ func ParseScripts(r io.Reader) ([]Option, error) {
 			}
 		}
 		opts = append(opts, WithRecipe(id, scripts[0], scripts[1:]...))
+	}
+	if sc.StrictFiles {
+		opts = append(opts, WithStrictFiles())
 	}
 	if sc.SelfService {
 		opts = append(opts, WithSelfService())

@@ -13,9 +13,25 @@
 //	_, err := srv.Client().Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "r"})
 //	// errors.Is(err, stewai.ErrRunBlocked) after two polls
 //
-// A client from Server.Client shares the server's clock, which jumps forward
-// whenever the client would sleep between polls or retries, so tests built on
-// it never wait for real and come out the same on every run.
+// # Virtual time
+//
+// A client from Server.Client runs on the server's virtual clock, so tests
+// built on it never wait for real and come out the same on every run. The
+// clock follows the model of testing/synctest: time stands still while any
+// call on the server's clients is doing something (building a request,
+// waiting for the server to answer, decoding), and jumps to the earliest
+// wake-up (a poll's delay, a retry's backoff, a request timeout, a Latency
+// fault) only when every call in progress is asleep. Any number of
+// goroutines can use the server's clients at once and see exactly what they
+// would see in real time: no call times out, or waits longer, because
+// another goroutine slept. A run scripted to take 10 s reports 10 000 ms
+// whatever else happens; a run that moves by polls reports 100 ms per poll.
+//
+// Time moves only for calls of clients from Server.Client (whatever
+// WithHTTPClient they are given). Other clients see the server's time stand
+// still: serve them WithRealTime, as cmd/stewai-fake does. Code of your
+// own between calls, such as a loop body over Runs.Watch, does not hold
+// time still.
 package stewaitest
 
 import (
@@ -54,7 +70,7 @@ type Server struct {
 	APIKey string
 
 	ts        *httptest.Server
-	clock     *clock.Fake // nil when running on real time
+	clock     *clock.Virtual // nil when running on real time
 	realTime  bool
 	onRequest func(Request)
 
@@ -62,6 +78,8 @@ type Server struct {
 	recipes     *recipeBook
 	market      []MarketplaceEntry // nil: the marketplace is not enabled
 	selfService bool
+	strictFiles bool
+	accessLog   io.Writer
 	runs        map[string]*run
 	order       []string // run ids in creation order
 	idem        map[string]idempotent
@@ -87,6 +105,21 @@ func WithAPIKey(key string) Option {
 // See Recipe for what runs of recipes without a script do.
 func WithRecipe(id string, first Recipe, then ...Recipe) Option {
 	return func(s *Server) { s.recipes.script(id, append([]Recipe{first}, then...)) }
+}
+
+// WithAccessLog writes one line per request to w once it is answered:
+// method, path, status (0 for a dropped connection) and the wall time it
+// took, as a development server does.
+func WithAccessLog(w io.Writer) Option {
+	return func(s *Server) { s.accessLog = w }
+}
+
+// WithStrictFiles makes the fake answer 400, naming the file, to a run
+// whose doc:// source was not uploaded to it (or stored with PutFile). By
+// default any well-formed doc:// URI is accepted, such as the StewAI docs'
+// own "doc://01ABCDEF...": the real service's check is not documented.
+func WithStrictFiles() Option {
+	return func(s *Server) { s.strictFiles = true }
 }
 
 // WithSelfService enables recipe self-service, which the real service
@@ -145,7 +178,7 @@ func NewServer(opts ...Option) *Server {
 		}
 	}
 	if !s.realTime {
-		s.clock = clock.NewSkipping()
+		s.clock = clock.NewVirtual(time.Now().UTC().Truncate(time.Second))
 	}
 	s.ts.Start()
 	s.URL = s.ts.URL + "/v1"
@@ -318,6 +351,8 @@ func (s *Server) takeFault(method, path string) (Fault, bool) {
 // ServeHTTP answers one API request; a Server is also an http.Handler, for
 // mounting the fake in a server of your own.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	tag := r.Header.Get(clock.CallHeader) // internal to the fake: not logged
+	r.Header.Del(clock.CallHeader)
 	rel, ok := strings.CutPrefix(r.URL.EscapedPath(), "/v1/")
 	if !ok {
 		writeError(w, http.StatusNotFound, "Not found: the API is under /v1/.")
@@ -328,12 +363,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// client can see it: whatever the client does next is logged after it.
 	logged := Request{Method: r.Method, Path: rel, Query: r.URL.Query(), Header: r.Header.Clone(), Fault: faulty}
 	entry := s.arrive(logged)
+	if s.accessLog != nil {
+		defer s.logAccess(entry, r.URL.RequestURI(), time.Now())
+	}
 	if s.onRequest != nil {
 		s.onRequest(logged)
 	}
 
 	if fault.Latency > 0 {
-		if err := s.sleep(r, time.Duration(fault.Latency)); err != nil {
+		if err := s.sleep(r, tag, time.Duration(fault.Latency)); err != nil {
 			return // the client gave up: no status
 		}
 	}
@@ -380,6 +418,14 @@ func (s *Server) arrive(r Request) int {
 	return len(s.log) - 1
 }
 
+// logAccess writes the access-log line of the request logged at i.
+func (s *Server) logAccess(i int, uri string, start time.Time) {
+	s.mu.Lock()
+	req := s.log[i]
+	s.mu.Unlock()
+	fmt.Fprintf(s.accessLog, "%s %s %d %s\n", req.Method, uri, req.Status, time.Since(start).Round(time.Microsecond))
+}
+
 // answer records the outcome of the request logged at i.
 func (s *Server) answer(i, status int, body []byte) {
 	s.mu.Lock()
@@ -396,17 +442,13 @@ func (s *Server) retryAfter(f Fault) string {
 	return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
 }
 
-// sleep waits d on the server's clock, or until the client goes away.
-func (s *Server) sleep(r *http.Request, d time.Duration) error {
+// sleep waits d on the server's clock, or until the client goes away. On
+// the virtual clock the client call that sent r (tagged by the pipeline of
+// a client from Server.Client) counts as asleep meanwhile, so time can move
+// on.
+func (s *Server) sleep(r *http.Request, tag string, d time.Duration) error {
 	if s.clock != nil {
-		if err := s.clock.Sleep(r.Context(), d); err != nil {
-			return err
-		}
-		// Let clients whose request timed out on the jump see it first.
-		if err := r.Context().Err(); err != nil {
-			return err
-		}
-		return nil
+		return s.clock.SleepFor(r.Context(), tag, d)
 	}
 	return clock.Real.Sleep(r.Context(), d)
 }

@@ -98,7 +98,7 @@ func TestRouting(t *testing.T) {
 }
 
 func TestCreateValidation(t *testing.T) {
-	srv := stewaitest.NewServer()
+	srv := stewaitest.NewServer(stewaitest.WithStrictFiles())
 	defer srv.Close()
 	doc := srv.PutFile("Reports/Q4.pdf", []byte("%PDF"))
 	for _, tc := range []struct {
@@ -253,4 +253,27 @@ func TestUploadAndResolve(t *testing.T) {
 	_, b := post(t, file("same.txt", "one"), "Idempotency-Key", "u1")
 	assert.Equal(t, a["uri"], b["uri"])
 	assert.Len(t, srv.Files(), 2, "a repeated key stores nothing new")
+}
+
+// The StewAI docs create a run with IngestSource(uri="doc://01ABCDEF...",
+// kind="file"). The fake accepts that call as it is, unless told to be
+// strict about which files exist.
+func TestDocsFileSourceAcceptedByDefault(t *testing.T) {
+	const docsExample = `{"recipe_id": "01JEXAMPLE00000000000000000", "inputs": {"company_name": "Acme Corp"},
+	  "ingest": {"ingest_step_1": {"sources": [{"uri": "https://example.com/report.pdf", "kind": "url"},
+	                                            {"uri": "doc://01ABCDEF...", "kind": "file", "label": "Report"}]}}}`
+	srv := stewaitest.NewServer()
+	defer srv.Close()
+	status, body := call(t, srv, "POST", "runs/", "application/json", docsExample)
+	assert.Equal(t, http.StatusAccepted, status, "%v", body)
+
+	strict := stewaitest.NewServer(stewaitest.WithStrictFiles())
+	defer strict.Close()
+	status, body = call(t, strict, "POST", "runs/", "application/json", docsExample)
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, body["detail"], "doc://01ABCDEF...", "the 400 names the unknown file")
+	file := strict.PutFile("Reports/Q4.pdf", []byte("pdf"))
+	status, _ = call(t, strict, "POST", "runs/", "application/json",
+		`{"recipe_id": "r", "ingest": {"s": {"sources": [{"uri": "`+file.URI+`", "kind": "file"}]}}}`)
+	assert.Equal(t, http.StatusAccepted, status, "a stored file is accepted")
 }

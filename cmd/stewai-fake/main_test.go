@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stewai/stewai-go"
@@ -14,13 +16,36 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // start runs the command with args and returns the environment it printed.
 func start(t *testing.T, args ...string) map[string]string {
+	return startLogging(t, io.Discard, args...)
+}
+
+// startLogging is start with the request log going to logw.
+func startLogging(t *testing.T, logw io.Writer, args ...string) map[string]string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, pw); pw.Close() }()
+	go func() { done <- run(ctx, args, pw, logw); pw.Close() }()
 	t.Cleanup(func() {
 		cancel()
 		go func() { _, _ = io.Copy(io.Discard, pr) }() // unblock the last print
@@ -60,7 +85,48 @@ func TestBadArguments(t *testing.T) {
 		{"--addr", "127.0.0.1:0", "--scripts", filepath.Join(t.TempDir(), "missing.json")},
 		{"--addr", "127.0.0.1:0", "--scripts", bad},
 	} {
-		err := run(context.Background(), args, io.Discard)
+		err := run(context.Background(), args, io.Discard, io.Discard)
 		assert.Error(t, err, "%v", args)
+		assert.Equal(t, 2, exitCode(err, io.Discard), "%v", args)
 	}
+	typo := filepath.Join(t.TempDir(), "typo.json")
+	require.NoError(t, os.WriteFile(typo, []byte(`{"recipes": {"r": {"final": "finished"}}}`), 0o600))
+	err := run(context.Background(), []string{"--addr", "127.0.0.1:0", "--scripts", typo}, io.Discard, io.Discard)
+	require.Error(t, err, "a final status that is not one of the six")
+	assert.Contains(t, err.Error(), "done, failed, cancelled, blocked")
+}
+
+func TestHelp(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"--help"}, &out, io.Discard)
+	assert.Equal(t, 0, exitCode(err, io.Discard), "asking for help succeeds")
+	help := out.String()
+	for _, want := range []string{"STEWAI_BASE_URL=", "STEWAI_API_KEY=", "stewai run", "examples/quickstart", "-scripts", "-quiet", "-strict-files"} {
+		assert.Contains(t, help, want)
+	}
+}
+
+func TestRequestLog(t *testing.T) {
+	var logs syncBuffer
+	env := startLogging(t, &logs, "--addr", "127.0.0.1:0")
+	c, err := stewai.NewClient(stewai.WithAPIKey(env["STEWAI_API_KEY"]), stewai.WithBaseURL(env["STEWAI_BASE_URL"]))
+	require.NoError(t, err)
+	run, err := c.Runs.Create(context.Background(), stewai.CreateRunParams{RecipeID: "r"}, stewai.NoWait())
+	require.NoError(t, err)
+	_, err = c.Runs.Get(context.Background(), "missing")
+	require.ErrorIs(t, err, stewai.ErrNotFound)
+	_, _ = c.Runs.Steps(context.Background(), run.ID)
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	require.Len(t, lines, 3, logs.String())
+	assert.Regexp(t, `^POST /v1/runs/ 202 \d`, lines[0], "method, path, status, duration")
+	assert.Regexp(t, `^GET /v1/runs/missing/ 404 \d`, lines[1])
+	assert.Regexp(t, `^GET /v1/runs/`+run.ID+`/steps/ 200 \d`, lines[2])
+
+	var quiet syncBuffer
+	env = startLogging(t, &quiet, "--addr", "127.0.0.1:0", "--quiet")
+	c, err = stewai.NewClient(stewai.WithAPIKey(env["STEWAI_API_KEY"]), stewai.WithBaseURL(env["STEWAI_BASE_URL"]))
+	require.NoError(t, err)
+	_, err = c.Runs.Create(context.Background(), stewai.CreateRunParams{RecipeID: "r"}, stewai.NoWait())
+	require.NoError(t, err)
+	assert.Empty(t, quiet.String(), "--quiet logs nothing")
 }

@@ -20,7 +20,25 @@ type Clock interface {
 	// has passed on this clock (context.Cause then returns cause), or when
 	// ctx is. The returned cancel releases its resources; call it when done.
 	WithTimeout(ctx context.Context, d time.Duration, cause error) (context.Context, context.CancelFunc)
+	// Enter marks the start of a call that uses the clock, returning the
+	// context to run it with and leave, to call when it ends. Only a
+	// Virtual clock counts calls; the others return ctx and a no-op.
+	Enter(ctx context.Context) (context.Context, func())
+	// Idle marks ctx's call as waiting on its caller (an iterator's loop
+	// body) until resume is called.
+	Idle(ctx context.Context) (resume func())
+	// BeginRoundTrip marks ctx's call as sending a request until end is
+	// called. A non-empty tag is to be sent in the CallHeader header, so
+	// that a server on the same Virtual clock can hold the request (see
+	// Virtual.SleepFor). Only a Virtual clock returns one.
+	BeginRoundTrip(ctx context.Context) (tag string, end func())
 }
+
+// CallHeader carries a request's tag from a client on a Virtual clock to a
+// fake server on the same clock. No other server sees it.
+const CallHeader = "Stewaitest-Call"
+
+func noop() {}
 
 // Real is the wall clock.
 var Real Clock = realClock{}
@@ -46,6 +64,10 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+func (realClock) Enter(ctx context.Context) (context.Context, func()) { return ctx, noop }
+func (realClock) Idle(context.Context) func()                         { return noop }
+func (realClock) BeginRoundTrip(context.Context) (string, func())     { return "", noop }
+
 // WithTimeout is context.WithTimeoutCause: a runtime timer, no goroutine.
 func (realClock) WithTimeout(ctx context.Context, d time.Duration, cause error) (context.Context, context.CancelFunc) {
 	return context.WithTimeoutCause(ctx, d, cause)
@@ -54,14 +76,10 @@ func (realClock) WithTimeout(ctx context.Context, d time.Duration, cause error) 
 // Fake is a virtual clock. Sleep returns at once after moving the clock
 // forward, so code that sleeps runs instantly and deterministically; timers
 // set with AfterFunc fire when the clock passes them.
-//
-// A Fake made by NewSkipping follows the wall clock and adds the time skipped
-// by Sleep and Advance on top, for a fake server whose clients should not wait
-// for real while the server still moves on its own.
+
 type Fake struct {
 	mu      sync.Mutex
 	start   time.Time
-	wall    bool // Now follows the wall clock from start
 	skipped time.Duration
 	timers  []*fakeTimer
 	sleeps  []time.Duration
@@ -77,10 +95,6 @@ type fakeTimer struct {
 // NewFake returns a virtual clock that reads start until it is advanced.
 func NewFake(start time.Time) *Fake { return &Fake{start: start} }
 
-// NewSkipping returns a clock that runs with the wall clock and additionally
-// jumps forward by whatever is slept on it.
-func NewSkipping() *Fake { return &Fake{start: time.Now(), wall: true} }
-
 // Now returns the virtual time.
 func (f *Fake) Now() time.Time {
 	f.mu.Lock()
@@ -89,9 +103,6 @@ func (f *Fake) Now() time.Time {
 }
 
 func (f *Fake) nowLocked() time.Time {
-	if f.wall {
-		return time.Now().Add(f.skipped)
-	}
 	return f.start.Add(f.skipped)
 }
 
@@ -154,6 +165,15 @@ func (f *Fake) Advance(d time.Duration) {
 	}
 }
 
+// Enter does nothing: a Fake moves only when told to.
+func (f *Fake) Enter(ctx context.Context) (context.Context, func()) { return ctx, noop }
+
+// Idle does nothing.
+func (f *Fake) Idle(context.Context) func() { return noop }
+
+// BeginRoundTrip does nothing.
+func (f *Fake) BeginRoundTrip(context.Context) (string, func()) { return "", noop }
+
 // WithTimeout returns a context cancelled with cause when the clock passes
 // d from now, by Advance, Sleep or (on a skipping clock) the wall clock.
 func (f *Fake) WithTimeout(ctx context.Context, d time.Duration, cause error) (context.Context, context.CancelFunc) {
@@ -162,8 +182,7 @@ func (f *Fake) WithTimeout(ctx context.Context, d time.Duration, cause error) (c
 	return tctx, func() { stop(); cancel(context.Canceled) }
 }
 
-// AfterFunc calls fn once the virtual clock has moved d past now. On a
-// skipping clock the timer also fires when d elapses on the wall clock.
+// AfterFunc calls fn once the virtual clock has moved d past now.
 func (f *Fake) AfterFunc(d time.Duration, fn func()) func() bool {
 	f.mu.Lock()
 	t := &fakeTimer{at: f.nowLocked().Add(d), f: fn}
@@ -174,22 +193,8 @@ func (f *Fake) AfterFunc(d time.Duration, fn func()) func() bool {
 		return func() bool { return false }
 	}
 	f.timers = append(f.timers, t)
-	wall := f.wall
 	f.mu.Unlock()
-	var stopWall func() bool
-	if wall {
-		stopWall = time.AfterFunc(d, func() {
-			if f.take(t) {
-				fn()
-			}
-		}).Stop
-	}
-	return func() bool {
-		if stopWall != nil {
-			stopWall()
-		}
-		return f.take(t)
-	}
+	return func() bool { return f.take(t) }
 }
 
 // take removes t from the pending timers and reports whether it was still

@@ -2,7 +2,6 @@ package clock
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,16 +44,4 @@ func TestRealSleepHonoursContext(t *testing.T) {
 	cancel()
 	assert.ErrorIs(t, Real.Sleep(ctx, time.Hour), context.Canceled, "returns at once")
 	assert.NoError(t, Real.Sleep(context.Background(), 0))
-}
-
-func TestSkippingFollowsWallClock(t *testing.T) {
-	c := NewSkipping()
-	before := time.Now()
-	assert.NoError(t, c.Sleep(context.Background(), time.Hour))
-	assert.False(t, c.Now().Before(before.Add(time.Hour)))
-	var n atomic.Int64
-	stop := c.AfterFunc(time.Hour, func() { n.Add(1) })
-	c.Advance(time.Hour)
-	assert.False(t, stop(), "fired by the virtual jump")
-	assert.Eventually(t, func() bool { return n.Load() == 1 }, time.Second, time.Millisecond)
 }

@@ -1,0 +1,107 @@
+package stewaitest_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stewai/stewai-go"
+	"github.com/stewai/stewai-go/stewaitest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// waitConcurrently creates n runs at once through one client on the
+// server's virtual clock, each waited with a one-minute timeout, and
+// returns each run and error by index.
+func waitConcurrently(ctx context.Context, c *stewai.Client, n int, recipe func(i int) string) ([]*stewai.Run, []error) {
+	runs, errs := make([]*stewai.Run, n), make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runs[i], errs[i] = c.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: recipe(i)}, stewai.WithTimeout(time.Minute))
+		}()
+	}
+	wg.Wait()
+	return runs, errs
+}
+
+// A thousand goroutines wait at once on the default (virtual) clock. Each
+// sees what it would in real time: its run takes 10 s, its wait has a
+// minute, and nobody's deadline runs out on time another goroutine slept.
+func TestThousandConcurrentWaits(t *testing.T) {
+	srv := stewaitest.NewServer(
+		stewaitest.WithRecipe("ten-seconds", stewaitest.Recipe{Duration: stewaitest.Duration(10 * time.Second)}),
+		stewaitest.WithRecipe("fails", stewaitest.Recipe{Duration: stewaitest.Duration(10 * time.Second), Final: stewai.StatusFailed}),
+	)
+	defer srv.Close()
+	const n = 1000
+	recipe := func(i int) string {
+		if i%4 == 0 {
+			return "fails"
+		}
+		return "ten-seconds"
+	}
+	runs, errs := waitConcurrently(testContext(t), srv.Client(), n, recipe)
+	for i := range n {
+		require.NotNil(t, runs[i], "run %d: %v", i, errs[i])
+		if recipe(i) == "fails" {
+			require.ErrorIs(t, errs[i], stewai.ErrRunFailed, "run %d", i)
+		} else {
+			require.NoError(t, errs[i], "run %d", i)
+		}
+		assert.Equal(t, int64(10_000), runs[i].DurationMS, "run %d took exactly its scripted 10 s", i)
+	}
+	posts := 0
+	for _, r := range srv.Requests() {
+		if r.Method == "POST" {
+			posts++
+		}
+	}
+	assert.Equal(t, n, posts, "exactly one POST per run")
+	assert.Len(t, srv.Runs(), n)
+}
+
+// The same waits, each with a latency fault on its first poll that is
+// shorter than the request timeout: the server holds the request on the
+// clock and the client goes on once it answers.
+func TestConcurrentWaitsThroughServerLatency(t *testing.T) {
+	srv := stewaitest.NewServer(
+		stewaitest.WithRecipe("r", stewaitest.Recipe{Duration: stewaitest.Duration(3 * time.Second)}),
+		stewaitest.WithFault(stewaitest.Fault{Method: "GET", Path: "runs/", Times: 100, Latency: stewaitest.Duration(20 * time.Second)}),
+	)
+	defer srv.Close()
+	c := srv.Client(stewai.WithRequestTimeout(30 * time.Second))
+	runs, errs := waitConcurrently(testContext(t), c, 100, func(int) string { return "r" })
+	for i := range runs {
+		require.NoError(t, errs[i], "run %d", i)
+		assert.Equal(t, int64(3000), runs[i].DurationMS)
+	}
+}
+
+// BenchmarkConcurrentWaits reports how long 10,000 concurrent waits on one
+// client of a fake server take in wall time; each run takes 10 s of
+// virtual time.
+func BenchmarkConcurrentWaits(b *testing.B) {
+	for _, n := range []int{1_000, 10_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for range b.N {
+				srv := stewaitest.NewServer(stewaitest.WithRecipe("r", stewaitest.Recipe{Duration: stewaitest.Duration(10 * time.Second)}))
+				start := time.Now()
+				_, errs := waitConcurrently(context.Background(), srv.Client(), n, func(int) string { return "r" })
+				elapsed := time.Since(start)
+				srv.Close()
+				for _, err := range errs {
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(elapsed.Seconds(), "wall-s/batch")
+			}
+		})
+	}
+}
