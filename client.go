@@ -18,9 +18,11 @@ package stewai
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -166,6 +168,17 @@ func WithUserAgent(product string) Option {
 	}
 }
 
+// WithInsecureHTTP allows a base URL of plain http:// to a host that is not
+// loopback, over which the API key travels in clear text. Without it such a
+// URL is an error; http:// to localhost or a loopback address is always
+// allowed.
+func WithInsecureHTTP() Option {
+	return func(s *config.Settings) error {
+		s.AllowInsecureHTTP = true
+		return nil
+	}
+}
+
 // withClock replaces the clock behind waits, retry sleeps and request
 // timeouts, for this package's tests.
 func withClock(c clock.Clock) Option { return config.WithClock(c) }
@@ -193,7 +206,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	base, err := baseURL(s.BaseURL)
+	base, err := baseURL(s.BaseURL, s.AllowInsecureHTTP)
 	if err != nil {
 		return nil, err
 	}
@@ -248,14 +261,14 @@ func apiKey(given *string) (string, error) {
 
 // baseURL returns the base URL given with WithBaseURL, or else
 // STEWAI_BASE_URL, or else DefaultBaseURL, checked and normalized.
-func baseURL(given *string) (*url.URL, error) {
+func baseURL(given *string, allowHTTP bool) (*url.URL, error) {
 	raw, from := DefaultBaseURL, "default base URL"
 	if given != nil {
 		raw, from = *given, "WithBaseURL"
 	} else if env := os.Getenv("STEWAI_BASE_URL"); env != "" {
 		raw, from = env, "STEWAI_BASE_URL"
 	}
-	base, err := normalizeBaseURL(raw)
+	base, err := normalizeBaseURL(raw, allowHTTP)
 	if err != nil {
 		return nil, invalidf("%s: %v", from, err)
 	}
@@ -275,21 +288,32 @@ func (c *Client) String() string {
 func (c *Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
 
 // normalizeBaseURL checks a base URL and returns it with a trailing slash,
-// so that relative paths join below it.
-func normalizeBaseURL(raw string) (*url.URL, error) {
+// so that relative paths join below it. Its errors never quote credentials
+// or query values.
+func normalizeBaseURL(raw string, allowHTTP bool) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // without the URL, which may hold a password
+		}
 		return nil, fmt.Errorf("invalid URL: %w", err)
 	}
+	shown := displayURL(u)
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("%q: scheme must be http or https", raw)
+		return nil, fmt.Errorf("%s: scheme must be http or https", shown)
 	case u.Host == "":
-		return nil, fmt.Errorf("%q: no host", raw)
+		return nil, fmt.Errorf("%s: no host", shown)
 	case u.User != nil:
-		return nil, fmt.Errorf("base URL must not hold credentials; use WithAPIKey")
+		return nil, fmt.Errorf("%s: a base URL must not hold credentials; use WithAPIKey", shown)
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		return nil, fmt.Errorf("%q: must not have a query or fragment", raw)
+		return nil, fmt.Errorf("%s: a base URL must not have a query or fragment", shown)
+	case u.Scheme == "http" && !allowHTTP && !isLoopback(u.Hostname()):
+		return nil, fmt.Errorf("%s: plain http:// to a host that is not loopback would send the API key in clear text; use https://, or WithInsecureHTTP() if you must", shown)
+	}
+	if endpoint := endpointSuffix(u.Path); endpoint != "" {
+		return nil, fmt.Errorf("%s ends in the endpoint path %q: give the API's base URL, such as %s", shown, endpoint, DefaultBaseURL)
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
@@ -298,6 +322,42 @@ func normalizeBaseURL(raw string) (*url.URL, error) {
 		}
 	}
 	return u, nil
+}
+
+// displayURL shows u for an error: scheme, host and path, with any
+// credentials and query left out.
+func displayURL(u *url.URL) string {
+	shown := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	s := fmt.Sprintf("%q", shown.String())
+	if u.User != nil {
+		s += " (credentials hidden)"
+	}
+	if u.RawQuery != "" {
+		s += " (query hidden)"
+	}
+	return s
+}
+
+// isLoopback reports whether host is this machine: localhost or a loopback
+// address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// endpointSuffix returns the endpoint path a base URL path ends in, such as
+// "/runs", or "".
+func endpointSuffix(path string) string {
+	p := strings.TrimSuffix(path, "/")
+	for _, endpoint := range []string{"/runs", "/storage", "/storage/upload", "/storage/resolve", "/recipes", "/marketplace"} {
+		if strings.HasSuffix(p, endpoint) {
+			return endpoint
+		}
+	}
+	return ""
 }
 
 // sameHostOnly returns a copy of hc (or of a default client) whose redirects

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -201,6 +202,15 @@ func (e *requestError) Unwrap() []error {
 func (e *requestError) retryable() bool { return e.transient }
 
 func newRequestError(r *request, msg string, kind, cause error, transient bool) *requestError {
+	if r.secret != nil {
+		msg = redact(msg, r.secret())
+	}
+	msg = strings.Map(func(c rune) rune { // one line, whatever a transport error quoted
+		if c == '\n' || c == '\r' {
+			return ' '
+		}
+		return c
+	}, msg)
 	return &requestError{method: r.method, path: r.path, msg: msg, kind: kind, cause: cause, transient: transient}
 }
 
@@ -212,6 +222,13 @@ func errCanceled(r *request, err error) *requestError {
 // errTimedOut: the attempt got no complete answer within its timeout.
 func errTimedOut(r *request, timeout time.Duration) *requestError {
 	return newRequestError(r, fmt.Sprintf("no complete answer within %s", timeout), ErrRequestTimeout, nil, true)
+}
+
+// errClientTimeout: the http.Client's own Timeout (or its transport's)
+// fired. It is ErrRequestTimeout, not the caller's context error: the
+// caller's context did not end.
+func errClientTimeout(r *request, err error) *requestError {
+	return newRequestError(r, "no complete answer within the http.Client's timeout: "+err.Error(), ErrRequestTimeout, nil, true)
 }
 
 // errNoTimeLeft: the wait's deadline left no time for another attempt.
@@ -254,23 +271,26 @@ func invalidf(format string, args ...any) error {
 const maxMessageLen = 500
 
 // newAPIError builds the error for a non-2xx answer. body is already capped;
-// secret, when not empty, is cut out of the body and the message.
+// secret, when not empty, is cut out of everything the error keeps, in any
+// form a server could echo it in.
 func newAPIError(method, path string, status int, h http.Header, body []byte, retryAfter time.Duration, secret string) *APIError {
-	if secret != "" {
-		body = bytes.ReplaceAll(body, []byte(secret), []byte("[REDACTED]"))
-	}
+	body = redactBytes(body, secret)
 	msg, code := parseErrorBody(body, h.Get("Content-Type"))
 	return &APIError{
 		StatusCode: status,
-		Message:    msg,
-		Code:       code,
+		Message:    redact(msg, secret),
+		Code:       redact(code, secret),
 		Body:       body,
-		RequestID:  h.Get("X-Request-Id"),
+		RequestID:  oneLine(redact(h.Get("X-Request-Id"), secret)),
 		RetryAfter: retryAfter,
 		Method:     method,
 		Path:       path,
 	}
 }
+
+// Bounds of the message extraction: how deep into nested lists it looks.
+// The body is decoded once, so the work is linear in its size.
+const maxMessageDepth = 4
 
 // parseErrorBody pulls a message and code out of an error body: the common
 // JSON shapes first, then plain text. HTML pages (a proxy's error page) give
@@ -281,27 +301,20 @@ func parseErrorBody(body []byte, contentType string) (msg, code string) {
 		return "", ""
 	}
 	if trimmed[0] == '{' {
-		var v struct {
-			Detail  json.RawMessage `json:"detail"`
-			Error   json.RawMessage `json:"error"`
-			Message json.RawMessage `json:"message"`
-			Code    json.RawMessage `json:"code"`
-		}
-		if json.Unmarshal(trimmed, &v) == nil {
-			code = jsonText(v.Code)
-			var nested struct {
-				Message json.RawMessage `json:"message"`
-				Code    json.RawMessage `json:"code"`
-			}
-			if len(v.Error) > 0 && json.Unmarshal(v.Error, &nested) == nil {
-				msg = jsonText(nested.Message)
-				if c := jsonText(nested.Code); c != "" {
+		var v map[string]any
+		dec := json.NewDecoder(bytes.NewReader(trimmed))
+		dec.UseNumber()
+		if dec.Decode(&v) == nil {
+			code = jsonText(v["code"], 0)
+			if nested, ok := v["error"].(map[string]any); ok {
+				msg = jsonText(nested["message"], 0)
+				if c := jsonText(nested["code"], 0); c != "" {
 					code = c
 				}
 			}
-			for _, m := range []json.RawMessage{v.Detail, v.Error, v.Message} {
+			for _, k := range []string{"detail", "error", "message"} {
 				if msg == "" {
-					msg = jsonText(m)
+					msg = jsonText(v[k], 0)
 				}
 			}
 			return oneLine(msg), oneLine(code)
@@ -316,39 +329,100 @@ func parseErrorBody(body []byte, contentType string) (msg, code string) {
 	return oneLine(string(trimmed)), ""
 }
 
-// jsonText renders a JSON value as message text: a string as itself, a
-// number as written, a list of validation details ({"msg": ...} objects or
-// strings) joined with "; ". Anything else gives "".
-func jsonText(raw json.RawMessage) string {
-	if len(raw) == 0 {
-		return ""
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var n json.Number
-	if json.Unmarshal(raw, &n) == nil {
-		return n.String()
-	}
-	var items []json.RawMessage
-	if json.Unmarshal(raw, &items) == nil {
+// jsonText renders a decoded JSON value as message text: a string as
+// itself, a number as written, a list of validation details ({"msg": ...}
+// objects or strings) joined with "; ", looking at most maxMessageDepth
+// lists deep and stopping once the text is long enough to be cut. Anything
+// else gives "".
+func jsonText(v any, depth int) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	case []any:
+		if depth >= maxMessageDepth {
+			return ""
+		}
 		var parts []string
-		for _, it := range items {
-			var d struct {
-				Msg json.RawMessage `json:"msg"`
+		total := 0
+		for _, item := range x {
+			t := jsonText(item, depth+1)
+			if obj, ok := item.(map[string]any); ok && t == "" {
+				t = jsonText(obj["msg"], depth+1)
 			}
-			if t := jsonText(it); t != "" {
+			if t != "" {
 				parts = append(parts, t)
-			} else if json.Unmarshal(it, &d) == nil {
-				if t := jsonText(d.Msg); t != "" {
-					parts = append(parts, t)
+				if total += len(t) + 2; total > maxMessageLen {
+					break
 				}
 			}
 		}
 		return strings.Join(parts, "; ")
 	}
 	return ""
+}
+
+// redacted replaces the key wherever it is found.
+const redacted = "[REDACTED]"
+
+// redact removes secret from s in every form a server could echo it in:
+// as it is, URL-escaped, or JSON-escaped inside a string literal.
+func redact(s, secret string) string {
+	if secret == "" || s == "" {
+		return s
+	}
+	return string(redactBytes([]byte(s), secret))
+}
+
+// redactBytes is redact for bytes. It returns b itself when there is
+// nothing to remove.
+func redactBytes(b []byte, secret string) []byte {
+	if secret == "" || len(b) == 0 {
+		return b
+	}
+	for _, form := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret)} {
+		if bytes.Contains(b, []byte(form)) {
+			b = bytes.ReplaceAll(b, []byte(form), []byte(redacted))
+		}
+	}
+	if bytes.IndexByte(b, '\\') < 0 {
+		return b // no escapes: no other form to find
+	}
+	return redactJSONStrings(b, secret)
+}
+
+// redactJSONStrings rewrites each JSON string literal in b whose decoded
+// value contains secret (written with escapes such as \u0073 or \/).
+func redactJSONStrings(b []byte, secret string) []byte {
+	var out []byte
+	last := 0
+	for i := 0; i < len(b); i++ {
+		if b[i] != '"' {
+			continue
+		}
+		end := i + 1
+		for end < len(b) && b[end] != '"' {
+			if b[end] == '\\' {
+				end++
+			}
+			end++
+		}
+		if end >= len(b) {
+			break
+		}
+		var s string
+		if bytes.IndexByte(b[i:end], '\\') >= 0 && json.Unmarshal(b[i:end+1], &s) == nil && strings.Contains(s, secret) {
+			enc, _ := json.Marshal(strings.ReplaceAll(s, secret, redacted))
+			out = append(append(out, b[last:i]...), enc...)
+			last = end + 1
+		}
+		i = end
+	}
+	if out == nil {
+		return b
+	}
+	return append(out, b[last:]...)
 }
 
 // oneLine collapses whitespace runs (newlines included) to single spaces and

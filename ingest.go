@@ -94,13 +94,13 @@ func encodeIngest(ingest map[string][]IngestSource) (map[string]ingestStep, erro
 			return nil, invalidf("ingest has a step with an empty id")
 		}
 		sources := ingest[step]
+		if len(sources) == 0 {
+			return nil, invalidf("ingest[%q] has no sources (it would replace the step's documents with none; leave the step out instead)", step)
+		}
 		for i, src := range sources {
 			if p := src.problem(); p != "" {
 				return nil, invalidf("ingest[%q][%d]: %s", step, i, p)
 			}
-		}
-		if sources == nil {
-			sources = []IngestSource{}
 		}
 		wire[step] = ingestStep{Sources: sources}
 	}

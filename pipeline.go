@@ -77,6 +77,9 @@ type request struct {
 	// reached is set when an attempt has written its request headers: from
 	// then on the server may have seen the request.
 	reached atomic.Bool
+	// secret returns the key, to cut out of the messages of errors built
+	// for the request (a server may echo it). Set by do.
+	secret func() string
 }
 
 // body is a request body that can be opened once per attempt.
@@ -110,6 +113,7 @@ func (c *core) do(ctx context.Context, r *request, out any) error {
 	}
 	ctx, leave := c.clock.Enter(ctx)
 	defer leave()
+	r.secret = c.apiKey
 	var backoff *retry.Schedule
 	for attempt := 1; ; attempt++ {
 		err := c.attempt(ctx, r, attempt, out)
@@ -298,12 +302,21 @@ func (c *core) transportFailure(ctx, actx context.Context, r *request, err error
 		e = errCanceled(r, ctx.Err())
 	case context.Cause(actx) == ErrRequestTimeout:
 		e = errTimedOut(r, timeout)
+	case isTimeout(err):
+		e = errClientTimeout(r, err)
 	default:
 		e = errTransport(r, err)
 	}
 	c.log.LogAttrs(ctx, slog.LevelDebug, "stewai: request failed",
 		slog.String("method", r.method), slog.String("path", r.path), slog.String("error", e.msg))
 	return e
+}
+
+// isTimeout reports whether a transport error is a timeout of the
+// http.Client or its transport (Client.Timeout, a dial or TLS timeout).
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout() || errors.Is(err, context.DeadlineExceeded)
 }
 
 func contentTypeOf(resp *http.Response) string {

@@ -51,13 +51,16 @@ func newCallBackoff(clk clock.Clock) *retry.Schedule {
 	return retry.NewSchedule(retryInitial, retryMax, retryFactor, retryJitter, clk)
 }
 
-// retryDelay is how long to wait after err before trying again: the
-// server's Retry-After when it sent one, capped at maxRetryWait, and the
-// schedule's next delay otherwise (the schedule moves on only then).
+// retryDelay is how long to wait after err before trying again, for calls
+// and waits alike: the server's Retry-After when it sent one, capped at
+// maxRetryWait and floored at the schedule's shortest next delay (a tiny
+// Retry-After cannot make anyone poll faster than the schedule), and the
+// schedule's next delay otherwise (the schedule moves on only then). A
+// wait also clamps the delay to the time it has left.
 func retryDelay(err error, schedule *retry.Schedule) time.Duration {
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
-		return min(apiErr.RetryAfter, maxRetryWait)
+		return max(min(apiErr.RetryAfter, maxRetryWait), schedule.Floor())
 	}
 	return schedule.Next()
 }

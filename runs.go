@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/oklog/ulid/v2"
 )
@@ -66,10 +67,14 @@ func (r *Run) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// checkDecoded rejects an answer that is not a run.
+// checkDecoded rejects an answer that is not a run, or whose id could not
+// be used to reach it.
 func (r *Run) checkDecoded() error {
 	if r.ID == "" {
 		return errors.New("run object has no id")
+	}
+	if strings.TrimSpace(r.ID) == "" || r.ID == "." || r.ID == ".." {
+		return fmt.Errorf("run object has an unusable id %q", r.ID)
 	}
 	return nil
 }
@@ -272,9 +277,15 @@ func (p *CreateRunParams) encode() (jsonBody, error) {
 	if strings.TrimSpace(p.RecipeID) == "" {
 		return nil, invalidf("recipe id is empty")
 	}
-	for name := range p.Inputs {
+	if !utf8.ValidString(p.RecipeID) {
+		return nil, invalidf("recipe id is not valid UTF-8")
+	}
+	for name, value := range p.Inputs {
 		if strings.TrimSpace(name) == "" {
 			return nil, invalidf("inputs has an empty name")
+		}
+		if !utf8.ValidString(name) || !utf8.ValidString(value) {
+			return nil, invalidf("input %q is not valid UTF-8 (JSON would replace its bytes with U+FFFD)", strings.ToValidUTF8(name, "\uFFFD"))
 		}
 	}
 	if !validHeaderValue(p.IdempotencyKey) || len(p.IdempotencyKey) > 255 {
@@ -322,6 +333,9 @@ func (s *RunsService) Create(ctx context.Context, p CreateRunParams, opts ...Wai
 	var run Run
 	err = s.core.do(ctx, &request{method: http.MethodPost, path: pathRuns, body: body, idempotencyKey: key}, &run)
 	if err != nil {
+		if run.Raw != nil { // a run came back, but not a usable one: keep what it said
+			return &run, err
+		}
 		return nil, err
 	}
 	if cfg.noWait {

@@ -40,11 +40,6 @@ func TestCreateWire(t *testing.T) {
 				`"ingest":{"ingest_step_1":{"sources":[{"uri":"https://example.com/report.pdf","kind":"url"},` +
 				`{"uri":"doc://01ABCDEF","kind":"file","label":"Report"}]}}}`,
 		},
-		{
-			name:   "a step with no sources sends an empty list",
-			params: CreateRunParams{RecipeID: "r", Ingest: map[string][]IngestSource{"s": nil}},
-			want:   `{"recipe_id":"r","inputs":{},"ingest":{"s":{"sources":[]}}}`,
-		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := setup(t)
@@ -170,6 +165,14 @@ func TestInvalidParamsSendNothing(t *testing.T) {
 		{"file source not doc", create(CreateRunParams{RecipeID: "r", Ingest: map[string][]IngestSource{"s": {URLSource("https://ok.example"), FileSource("https://x", "")}}}),
 			`ingest["s"][1]: file source "https://x" is not a doc:// URI`},
 		{"unknown kind", create(CreateRunParams{RecipeID: "r", Ingest: map[string][]IngestSource{"s": {{URI: "s3://b/k", Kind: "s3"}}}}), `unknown kind "s3"`},
+		{"step with no sources", create(CreateRunParams{RecipeID: "r", Ingest: map[string][]IngestSource{"s": nil}}), `ingest["s"] has no sources`},
+		{"step with an empty list", create(CreateRunParams{RecipeID: "r", Ingest: map[string][]IngestSource{"s": {}}}), `ingest["s"] has no sources`},
+		{"input not UTF-8", create(CreateRunParams{RecipeID: "r", Inputs: map[string]string{"name": "caf\xe9"}}), `input "name" is not valid UTF-8`},
+		{"input name not UTF-8", create(CreateRunParams{RecipeID: "r", Inputs: map[string]string{"n\xff": "x"}}), `is not valid UTF-8`},
+		{"recipe id not UTF-8", create(CreateRunParams{RecipeID: "r\xff"}), `recipe id is not valid UTF-8`},
+		{"nil context", func() error { _, err := env.client.Runs.Create(nilContext(), CreateRunParams{RecipeID: "r"}); return err }, "nil context"},
+		{"Get nil context", func() error { _, err := env.client.Runs.Get(nilContext(), "r1"); return err }, "nil context"},
+		{"Wait nil context", func() error { _, err := env.client.Runs.Wait(nilContext(), "r1"); return err }, "nil context"},
 		{"idempotency key with newline", create(CreateRunParams{RecipeID: "r", IdempotencyKey: "a\nb"}), "idempotency key"},
 		{"zero timeout", create(CreateRunParams{RecipeID: "r"}, WithTimeout(0)), "WithTimeout"},
 		{"negative poll interval", create(CreateRunParams{RecipeID: "r"}, WithPollInterval(-1)), "WithPollInterval"},
@@ -354,3 +357,6 @@ func TestErrorsFromRunsCalls(t *testing.T) {
 	assert.Equal(t, "stewai: GET runs/nope/: 404 Not Found: Run not found. (request id req_123)", err.Error())
 	assert.Equal(t, int64(1), calls.Load())
 }
+
+// nilContext returns a nil context.Context, as a careless caller passes.
+func nilContext() context.Context { return nil }

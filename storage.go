@@ -54,8 +54,11 @@ type uploadConfig struct {
 // is not a ULID fails with ErrInvalidParams before anything is sent.
 func InFolder(folderULID string) UploadOption {
 	return func(c *uploadConfig) error {
+		if strings.TrimSpace(folderULID) == "" {
+			return invalidf("InFolder: empty folder id")
+		}
 		if _, err := ulid.ParseStrict(folderULID); err != nil {
-			return invalidf("InFolder: %q is not a ULID: %v", folderULID, err)
+			return invalidf("InFolder: %q is not a folder id (a 26-character ULID such as 01HZX3K7Q9V5M2N8P4R6T0W1YB)", folderULID)
 		}
 		c.folder = folderULID
 		return nil
@@ -98,6 +101,9 @@ func WithContentType(contentType string) UploadOption {
 // (unless ctx was cancelled while a read of r was blocked: that one read
 // finishes in the background, and no other follows).
 func (s *StorageService) Upload(ctx context.Context, r io.Reader, filename string, opts ...UploadOption) (*File, error) {
+	if err := checkContext(ctx); err != nil {
+		return nil, err
+	}
 	if r == nil {
 		return nil, invalidf("Upload: nil reader")
 	}
@@ -107,12 +113,19 @@ func (s *StorageService) Upload(ctx context.Context, r io.Reader, filename strin
 // UploadFile uploads the file at path, named after its base name, as Upload
 // does. Retries reread the file from its start.
 func (s *StorageService) UploadFile(ctx context.Context, path string, opts ...UploadOption) (*File, error) {
+	if err := checkContext(ctx); err != nil {
+		return nil, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, invalidf("UploadFile: %v", err)
+		return nil, fmt.Errorf("stewai: UploadFile: %w", err) // matches fs.ErrNotExist, fs.ErrPermission, ...
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("stewai: UploadFile: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
 		return nil, invalidf("UploadFile: %s is not a regular file", path)
 	}
 	return s.upload(ctx, f, filepath.Base(path), opts)
@@ -166,9 +179,12 @@ func (s *StorageService) upload(ctx context.Context, r io.Reader, filename strin
 	return &file, nil
 }
 
-// ResolvePath returns the Pantry file at path, such as "Reports/Q4.pdf".
-// When nothing is there it fails with an error matching ErrNotFound.
+// ResolvePath returns the Pantry file at path, such as "Reports/Q4.pdf";
+// a leading slash stands for the Pantry's root ("/Reports/Q4.pdf" is the
+// same file). When nothing is there it fails with an error matching
+// ErrNotFound.
 func (s *StorageService) ResolvePath(ctx context.Context, path string) (*File, error) {
+	path = strings.TrimLeft(path, "/")
 	if strings.TrimSpace(path) == "" {
 		return nil, invalidf("ResolvePath: empty path")
 	}
@@ -211,7 +227,10 @@ func newUploadBody(ctx context.Context, form *upload.Form, r io.Reader, progress
 			if _, err := sk.Seek(start, io.SeekStart); err != nil {
 				return nil, fmt.Errorf("stewai: Upload: rewind reader: %w", err)
 			}
-			b.seeker, b.start, b.total = sk, start, max(0, end-start)
+			if end < start {
+				return nil, invalidf("Upload: the reader's end (%d) is before its offset (%d): its Seek is not consistent", end, start)
+			}
+			b.seeker, b.start, b.total = sk, start, end-start
 			return b, nil
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"os"
@@ -183,15 +184,52 @@ func TestUploadInvalidSendsNothing(t *testing.T) {
 			_, err := env.client.Storage.Upload(ctx, strings.NewReader("x"), "a", WithContentType(""))
 			return err
 		},
-		"missing file":  func() error { _, err := env.client.Storage.UploadFile(ctx, filepath.Join(dir, "nope.pdf")); return err },
 		"directory":     func() error { _, err := env.client.Storage.UploadFile(ctx, dir); return err },
 		"empty resolve": func() error { _, err := env.client.Storage.ResolvePath(ctx, ""); return err },
+		"root resolve":  func() error { _, err := env.client.Storage.ResolvePath(ctx, "/"); return err },
+		"empty folder": func() error {
+			_, err := env.client.Storage.Upload(ctx, strings.NewReader("x"), "a.txt", InFolder(""))
+			return err
+		},
+		"nil context": func() error {
+			_, err := env.client.Storage.Upload(nilContext(), strings.NewReader("x"), "a.txt")
+			return err
+		},
+		"nil context, file": func() error {
+			_, err := env.client.Storage.UploadFile(nilContext(), filepath.Join(dir, "x"))
+			return err
+		},
+		"nil context, resolve": func() error { _, err := env.client.Storage.ResolvePath(nilContext(), "a"); return err },
+		"a Seeker whose end is before its offset": func() error {
+			_, err := env.client.Storage.Upload(ctx, lyingSeeker{strings.NewReader("content")}, "a.txt")
+			return err
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			assert.ErrorIs(t, call(), ErrInvalidParams)
 		})
 	}
+	_, err := env.client.Storage.Upload(ctx, strings.NewReader("x"), "a.txt", InFolder(""))
+	assert.ErrorContains(t, err, "empty folder id", "speaks of folder ids, not ULID internals")
+	_, err = env.client.Storage.Upload(ctx, strings.NewReader("x"), "a.txt", InFolder("Reports"))
+	assert.ErrorContains(t, err, "is not a folder id")
+	assert.NotContains(t, err.Error(), "unmarshal")
+
+	// An I/O failure is not a parameter problem: it matches the fs error.
+	_, err = env.client.Storage.UploadFile(ctx, filepath.Join(dir, "nope.pdf"))
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+	assert.NotErrorIs(t, err, ErrInvalidParams)
 	assert.Zero(t, env.requests.Load())
+}
+
+// lyingSeeker reports an end before its current offset.
+type lyingSeeker struct{ *strings.Reader }
+
+func (l lyingSeeker) Seek(offset int64, whence int) (int64, error) {
+	if whence == io.SeekEnd {
+		return 0, nil
+	}
+	return 5, nil
 }
 
 func TestResolvePath(t *testing.T) {

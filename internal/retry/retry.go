@@ -23,8 +23,11 @@ const MaxRetryAfter = 24 * time.Hour
 // hard cap that type lacks (it caps the interval before randomizing).
 // A Schedule is not safe for concurrent use: make one per loop.
 type Schedule struct {
-	b   *backoff.ExponentialBackOff
-	max time.Duration
+	b      *backoff.ExponentialBackOff
+	max    time.Duration
+	jitter float64
+	factor float64
+	cur    time.Duration // the interval of the next step, as backoff's own
 }
 
 // NewSchedule returns a schedule. clk only serves backoff's elapsed-time
@@ -41,12 +44,21 @@ func NewSchedule(initial, max time.Duration, factor, jitter float64, clk backoff
 		backoff.WithMaxElapsedTime(0),
 		backoff.WithClockProvider(clk),
 	)
-	return &Schedule{b: b, max: max}
+	return &Schedule{b: b, max: max, jitter: jitter, factor: factor, cur: initial}
+}
+
+// Floor is the shortest delay the schedule's next step can give, without
+// moving the schedule on: a delay below it would be faster than the
+// schedule allows.
+func (s *Schedule) Floor() time.Duration {
+	return min(time.Duration(float64(s.cur)*(1-s.jitter)), s.max)
 }
 
 // Next returns the next delay and moves the schedule on.
 func (s *Schedule) Next() time.Duration {
-	return max(0, min(s.b.NextBackOff(), s.max))
+	d := max(0, min(s.b.NextBackOff(), s.max))
+	s.cur = min(time.Duration(float64(s.cur)*s.factor), s.max)
+	return d
 }
 
 // TransientStatus reports whether an HTTP status is worth retrying:

@@ -1,0 +1,136 @@
+package stewai
+
+import (
+	"context"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Hardening cases found by an adversarial review (issue 12), each a
+// promise of RELIABILITY.md.
+
+func TestPlainHTTPOnlyToLoopback(t *testing.T) {
+	for _, ok := range []string{"http://localhost:8080/v1", "http://127.0.0.1/v1", "http://127.9.9.9:1/v1", "http://[::1]:9/v1", "http://api.localhost/v1", "https://api.example/v1"} {
+		_, err := NewClient(WithAPIKey(testKey), WithBaseURL(ok))
+		assert.NoError(t, err, ok)
+	}
+	_, err := NewClient(WithAPIKey(testKey), WithBaseURL("http://api.example/v1"))
+	require.ErrorIs(t, err, ErrInvalidParams)
+	assert.Contains(t, err.Error(), "clear text")
+	assert.Contains(t, err.Error(), "WithInsecureHTTP()", "the error says how to opt in")
+	_, err = NewClient(WithAPIKey(testKey), WithBaseURL("http://api.example/v1"), WithInsecureHTTP())
+	assert.NoError(t, err, "an explicit opt-in")
+
+	t.Setenv("STEWAI_BASE_URL", "http://10.0.0.7/v1")
+	_, err = NewClient(WithAPIKey(testKey))
+	assert.ErrorIs(t, err, ErrInvalidParams, "from the environment too")
+}
+
+func TestBaseURLEndingInAnEndpoint(t *testing.T) {
+	for _, raw := range []string{"https://api.stewai.com/v1/runs", "https://api.stewai.com/v1/runs/", "https://api.stewai.com/v1/storage/upload/", "https://api.stewai.com/v1/recipes"} {
+		_, err := NewClient(WithAPIKey(testKey), WithBaseURL(raw))
+		require.ErrorIs(t, err, ErrInvalidParams, raw)
+		assert.Contains(t, err.Error(), "endpoint path", raw)
+	}
+	_, err := NewClient(WithAPIKey(testKey), WithBaseURL("https://proxy.example/stewai/runs-api/v1"))
+	assert.NoError(t, err, "only a whole endpoint segment counts")
+}
+
+// A user's http.Client.Timeout is a request timeout, not the caller's
+// context ending.
+func TestHTTPClientTimeoutIsARequestTimeout(t *testing.T) {
+	env := setup(t, WithHTTPClient(&http.Client{Timeout: 20 * time.Millisecond}), WithMaxRetries(1))
+	env.mux.HandleFunc("GET /runs/r1/", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	_, err := env.client.Runs.Get(testContext(t), "r1")
+	require.ErrorIs(t, err, ErrRequestTimeout)
+	assert.NotErrorIs(t, err, context.DeadlineExceeded, "the caller's context has no deadline")
+	assert.Contains(t, err.Error(), "http.Client's timeout")
+	assert.Equal(t, int64(2), env.requests.Load(), "a timeout is transient: retried")
+}
+
+// A create whose answer has an id that cannot reach the run is a malformed
+// answer, carrying what came back, never ErrInvalidParams ("nothing was
+// sent"), and is not retried: retrying could start a second run.
+func TestCreateWithAnUnusableID(t *testing.T) {
+	for _, id := range []string{".", "..", "  "} {
+		env := setup(t)
+		var posts atomic.Int64
+		env.mux.HandleFunc("POST /runs/", func(w http.ResponseWriter, r *http.Request) {
+			posts.Add(1)
+			writeJSON(w, http.StatusAccepted, runJSON(id, StatusQueued))
+		})
+		run, err := env.client.Runs.Create(testContext(t), CreateRunParams{RecipeID: "r"})
+		require.ErrorIs(t, err, ErrMalformedResponse, "%q", id)
+		assert.NotErrorIs(t, err, ErrInvalidParams)
+		assert.Contains(t, err.Error(), `unusable id "`+id+`"`)
+		require.NotNil(t, run, "what came back is returned")
+		assert.Equal(t, id, run.ID)
+		assert.Contains(t, string(run.Raw), `"recipe_id"`)
+		assert.Equal(t, int64(1), posts.Load(), "not retried")
+	}
+}
+
+// Retry-After inside a wait is capped like everywhere else, and floored at
+// the wait's own schedule.
+func TestWaitRetryAfterBounds(t *testing.T) {
+	t.Run("capped at 60 s", func(t *testing.T) {
+		env := setup(t)
+		var n atomic.Int64
+		env.mux.HandleFunc("GET /runs/r1/", func(w http.ResponseWriter, r *http.Request) {
+			if n.Add(1) == 1 {
+				w.Header().Set("Retry-After", "3600")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			writeJSON(w, http.StatusOK, runJSON("r1", StatusDone))
+		})
+		run, err := env.client.Runs.Wait(testContext(t), "r1")
+		require.NoError(t, err, "the run was done: the wait must see it, not sleep to its deadline")
+		assert.Equal(t, StatusDone, run.Status)
+		assert.Equal(t, []time.Duration{maxRetryWait}, env.clock.Sleeps())
+	})
+	t.Run("floored at the schedule", func(t *testing.T) {
+		env := setup(t)
+		var n atomic.Int64
+		env.mux.HandleFunc("GET /runs/r1/", func(w http.ResponseWriter, r *http.Request) {
+			n.Add(1)
+			w.Header().Set("Retry-After", "0.001")
+			w.WriteHeader(http.StatusTooManyRequests)
+		})
+		_, err := env.client.Runs.Wait(testContext(t), "r1", WithTimeout(2*time.Second))
+		require.ErrorIs(t, err, ErrWaitTimeout)
+		assert.LessOrEqual(t, n.Load(), int64(6), "a tiny Retry-After does not make the wait poll faster than its schedule")
+		for _, d := range env.clock.Sleeps() {
+			assert.GreaterOrEqual(t, d, 400*time.Millisecond, "no delay under the first interval's floor (500 ms - 20 %%), but the last, clamped to the deadline")
+			if d < 400*time.Millisecond {
+				break
+			}
+		}
+	})
+}
+
+// Extracting a message from an error body is linear in its size, however
+// deeply it nests: at most a small multiple of the body is allocated.
+func TestErrorBodyParsingIsLinear(t *testing.T) {
+	const depth = 20_000
+	body := []byte(`{"detail":` + strings.Repeat("[", depth) + `"deep"` + strings.Repeat("]", depth) + `}`)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	msg, _ := parseErrorBody(body, "application/json")
+	runtime.ReadMemStats(&after)
+	allocated := after.TotalAlloc - before.TotalAlloc
+	assert.Less(t, allocated, uint64(100*len(body)), "allocated %d bytes for a %d-byte body", allocated, len(body))
+	assert.NotContains(t, msg, "deep", "the message is looked for only a few levels deep")
+
+	shallow := []byte(`{"detail": [[{"msg": "field required"}], "second"]}`)
+	msg, _ = parseErrorBody(shallow, "application/json")
+	assert.Equal(t, "field required; second", msg)
+}
