@@ -170,7 +170,10 @@ func TestInvalidParamsSendNothing(t *testing.T) {
 		{"input not UTF-8", create(CreateRunParams{RecipeID: "r", Inputs: map[string]string{"name": "caf\xe9"}}), `input "name" is not valid UTF-8`},
 		{"input name not UTF-8", create(CreateRunParams{RecipeID: "r", Inputs: map[string]string{"n\xff": "x"}}), `is not valid UTF-8`},
 		{"recipe id not UTF-8", create(CreateRunParams{RecipeID: "r\xff"}), `recipe id is not valid UTF-8`},
-		{"nil context", func() error { _, err := env.client.Runs.Create(nilContext(), CreateRunParams{RecipeID: "r"}); return err }, "nil context"},
+		{"nil context", func() error {
+			_, err := env.client.Runs.Create(nilContext(), CreateRunParams{RecipeID: "r"})
+			return err
+		}, "nil context"},
 		{"Get nil context", func() error { _, err := env.client.Runs.Get(nilContext(), "r1"); return err }, "nil context"},
 		{"Wait nil context", func() error { _, err := env.client.Runs.Wait(nilContext(), "r1"); return err }, "nil context"},
 		{"idempotency key with newline", create(CreateRunParams{RecipeID: "r", IdempotencyKey: "a\nb"}), "idempotency key"},
