@@ -1,10 +1,14 @@
 package stewai
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -133,4 +137,91 @@ func TestErrorBodyParsingIsLinear(t *testing.T) {
 	shallow := []byte(`{"detail": [[{"msg": "field required"}], "second"]}`)
 	msg, _ = parseErrorBody(shallow, "application/json")
 	assert.Equal(t, "field required; second", msg)
+}
+
+// stalledReader gives some bytes, then blocks until released.
+type stalledReader struct {
+	first   []byte
+	stalled chan struct{}
+	release chan struct{}
+}
+
+func (s *stalledReader) Read(p []byte) (int, error) {
+	if len(s.first) > 0 {
+		n := copy(p, s.first)
+		s.first = s.first[n:]
+		return n, nil
+	}
+	select {
+	case s.stalled <- struct{}{}:
+	default:
+	}
+	<-s.release
+	return 0, io.EOF
+}
+
+// A one-shot stream that stalls ends the upload after the request timeout,
+// even with a context that has no deadline: no upload can hang.
+func TestUploadStallEndsWithTheRequestTimeout(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // reads until the client gives up
+	}))
+	defer srv.Close()
+	c, err := NewClient(WithAPIKey(testKey), WithBaseURL(srv.URL), WithRequestTimeout(200*time.Millisecond)) // real time: the scenario is a real stall
+	require.NoError(t, err)
+	r := &stalledReader{first: []byte("some bytes"), stalled: make(chan struct{}, 1), release: make(chan struct{})}
+	defer close(r.release)
+	_, err = c.Storage.Upload(context.Background(), r, "stall.bin")
+	require.ErrorIs(t, err, ErrRequestTimeout)
+	assert.NotErrorIs(t, err, context.DeadlineExceeded)
+}
+
+// The request timeout bounds a stall, not a transfer that is making
+// progress: an upload that takes longer than the timeout but keeps sending
+// goes through.
+func TestUploadMakingProgressIsNotCut(t *testing.T) {
+	env := setup(t, WithRequestTimeout(10*time.Second))
+	env.mux.HandleFunc("POST /storage/upload/", func(w http.ResponseWriter, r *http.Request) {
+		got := readUpload(t, r)
+		writeJSON(w, 201, fileJSON(got.filename, len(got.content)))
+	})
+	// Each chunk of the content arrives 4 s (of the fake clock) after the
+	// last: 10 chunks take 40 s, four times the request timeout.
+	content := &slowReader{clock: env.clock, chunks: 10, every: 4 * time.Second}
+	file, err := env.client.Storage.Upload(testContext(t), content, "slow.bin")
+	require.NoError(t, err)
+	assert.Equal(t, int64(10*1024), file.SizeBytes)
+}
+
+// slowReader yields a KiB per read, moving the fake clock on before each.
+type slowReader struct {
+	clock  interface{ Advance(time.Duration) }
+	chunks int
+	every  time.Duration
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	if s.chunks == 0 {
+		return 0, io.EOF
+	}
+	s.chunks--
+	s.clock.Advance(s.every)
+	return copy(p, bytes.Repeat([]byte("x"), min(len(p), 1024))), nil
+}
+
+// A progress callback that blocks does not hold up cancellation.
+func TestUploadBlockingProgressCallbackDoesNotBlockCancel(t *testing.T) {
+	env := setup(t)
+	env.mux.HandleFunc("POST /storage/upload/", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	})
+	ctx, cancel := context.WithCancel(testContext(t))
+	unblock := make(chan struct{})
+	defer close(unblock)
+	var once sync.Once
+	_, err := env.client.Storage.Upload(ctx, bytes.NewReader(make([]byte, 1<<20)), "p.bin", WithProgress(func(sent, total int64) {
+		once.Do(cancel) // the caller gives up ...
+		<-unblock       // ... while its callback is stuck
+	}))
+	assert.ErrorIs(t, err, context.Canceled, "Upload returned at once")
 }

@@ -84,24 +84,30 @@ type request struct {
 
 // body is a request body that can be opened once per attempt.
 type body interface {
-	// open returns the body for the next attempt. A *bytes.Reader gives the
-	// transport a replayable body with a known length.
-	open() (io.Reader, error)
+	// open returns the body for an attempt with context ctx (which ends
+	// with the attempt). A *bytes.Reader gives the transport a replayable
+	// body with a known length.
+	open(ctx context.Context) (io.Reader, error)
 	contentType() string
 	// size is the body's length in bytes, or -1 when unknown.
 	size() int64
 	// replayable reports whether open may be called again, given whether
-	// the last attempt reached the server (wrote its request headers).
-	replayable(reached bool) bool
+	// the last attempt reached the server (wrote its request headers). It
+	// may wait, until ctx ends, for the last attempt to stop reading.
+	replayable(ctx context.Context, reached bool) bool
+	// streams reports whether sending the body may take long: the request
+	// timeout then bounds a stall, not the whole transfer.
+	streams() bool
 }
 
 // jsonBody is an encoded JSON request body.
 type jsonBody []byte
 
-func (b jsonBody) open() (io.Reader, error) { return bytes.NewReader(b), nil }
-func (jsonBody) contentType() string        { return "application/json" }
-func (b jsonBody) size() int64              { return int64(len(b)) }
-func (jsonBody) replayable(bool) bool       { return true }
+func (b jsonBody) open(context.Context) (io.Reader, error) { return bytes.NewReader(b), nil }
+func (jsonBody) contentType() string                       { return "application/json" }
+func (b jsonBody) size() int64                             { return int64(len(b)) }
+func (jsonBody) replayable(context.Context, bool) bool     { return true }
+func (jsonBody) streams() bool                             { return false }
 
 // do sends r, retrying what is transient, and decodes a 2xx JSON answer into
 // out (when out is not nil). Its errors are an *APIError for non-2xx
@@ -157,9 +163,9 @@ func (c *core) attempt(ctx context.Context, r *request, attempt int, out any) er
 			return errNoTimeLeft(r)
 		}
 	}
-	actx, cancel := c.clock.WithTimeout(ctx, timeout, ErrRequestTimeout)
+	actx, cancel, progress := c.attemptContext(ctx, r, timeout)
 	defer cancel()
-	req, err := c.newHTTPRequest(actx, r)
+	req, err := c.newHTTPRequest(actx, r, progress)
 	if err != nil {
 		return err
 	}
@@ -179,9 +185,58 @@ func (c *core) attempt(ctx context.Context, r *request, attempt int, out any) er
 	return decodeAnswer(r, resp, b, out)
 }
 
+// attemptContext returns the context of one attempt, cancelled with
+// ErrRequestTimeout when its timeout passes, and progress, to call as the
+// body is sent. A body that streams is not cut while it makes progress: its
+// timeout counts from the last progress (a stall, or the wait for the
+// answer once it is sent).
+func (c *core) attemptContext(ctx context.Context, r *request, timeout time.Duration) (context.Context, context.CancelFunc, func()) {
+	if r.body == nil || !r.body.streams() {
+		actx, cancel := c.clock.WithTimeout(ctx, timeout, ErrRequestTimeout)
+		return actx, cancel, func() {}
+	}
+	actx, cancel := context.WithCancelCause(ctx)
+	var last atomic.Int64 // the clock's time of the last progress
+	last.Store(c.clock.Now().UnixNano())
+	// The first window is set before the request is sent, the next ones by
+	// the watcher as each passes with progress made.
+	window, stop := c.clock.WithTimeout(actx, timeout, ErrRequestTimeout)
+	go func() { // one per streaming attempt; ends with the attempt
+		for {
+			<-window.Done()
+			stop()
+			if actx.Err() != nil {
+				return
+			}
+			idle := c.clock.Now().Sub(time.Unix(0, last.Load()))
+			if idle >= timeout {
+				cancel(ErrRequestTimeout)
+				return
+			}
+			window, stop = c.clock.WithTimeout(actx, timeout-idle, ErrRequestTimeout)
+			c.clock.Waiting(actx)
+		}
+	}()
+	return actx, func() { cancel(context.Canceled) }, func() { last.Store(c.clock.Now().UnixNano()) }
+}
+
+// progressReader calls progress after each read that returns bytes.
+type progressReader struct {
+	r        io.Reader
+	progress func()
+}
+
+func (p progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.progress()
+	}
+	return n, err
+}
+
 // newHTTPRequest builds the HTTP request for one attempt of r: the URL
 // below the base, the body opened afresh, and the headers.
-func (c *core) newHTTPRequest(ctx context.Context, r *request) (*http.Request, error) {
+func (c *core) newHTTPRequest(ctx context.Context, r *request, progress func()) (*http.Request, error) {
 	target := c.baseURL + r.path
 	if r.query != "" {
 		target += "?" + r.query
@@ -189,8 +244,11 @@ func (c *core) newHTTPRequest(ctx context.Context, r *request) (*http.Request, e
 	var rd io.Reader
 	if r.body != nil {
 		var err error
-		if rd, err = r.body.open(); err != nil {
+		if rd, err = r.body.open(ctx); err != nil {
 			return nil, errBuild(r, err)
+		}
+		if r.body.streams() {
+			rd = progressReader{rd, progress}
 		}
 		r.reached.Store(false)
 		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { r.reached.Store(true) }})

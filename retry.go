@@ -43,7 +43,15 @@ func (c *core) retryable(ctx context.Context, r *request, err error, attempt int
 	if !transient(err) || ctx.Err() != nil || r.noRetry || attempt > c.maxRetries {
 		return false
 	}
-	return r.body == nil || r.body.replayable(r.reached.Load())
+	if r.body == nil {
+		return true
+	}
+	// The last attempt may still be reading the caller's reader: wait for
+	// it, in real time (the reader is the caller's), at most one request
+	// timeout.
+	wctx, cancel := context.WithTimeout(ctx, c.requestTimeout)
+	defer cancel()
+	return r.body.replayable(wctx, r.reached.Load())
 }
 
 // newCallBackoff is the schedule between attempts of one call.

@@ -1,6 +1,7 @@
 package stewai
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -97,9 +98,17 @@ func WithContentType(contentType string) UploadOption {
 // only when the content can be sent again: when r is an io.Seeker (such as
 // an *os.File) it is rewound to where it was, and a one-shot stream is
 // retried only if the request never reached the server (the connection could
-// not be made); otherwise the error is returned and nothing is sent twice. r is not closed, and is no longer read once Upload returns
-// (unless ctx was cancelled while a read of r was blocked: that one read
-// finishes in the background, and no other follows).
+// not be made); otherwise the error is returned and nothing is sent twice.
+//
+// The request timeout (WithRequestTimeout) bounds a stall, not the
+// transfer: an upload that keeps sending is never cut, one that sends
+// nothing for that long fails with ErrRequestTimeout, and so does a server
+// that takes that long to answer once the content is sent.
+//
+// r is not closed, and is no longer read once Upload returns, unless a
+// read of r was blocked when the upload ended (a stalled stream, after a
+// cancel or a timeout): that one read finishes in the background, and no
+// other follows.
 func (s *StorageService) Upload(ctx context.Context, r io.Reader, filename string, opts ...UploadOption) (*File, error) {
 	if err := checkContext(ctx); err != nil {
 		return nil, err
@@ -162,11 +171,17 @@ func (s *StorageService) upload(ctx context.Context, r io.Reader, filename strin
 	if err != nil {
 		return nil, fmt.Errorf("stewai: Upload: %w", err)
 	}
-	body, err := newUploadBody(ctx, form, r, cfg.progress)
+	body, err := newUploadBody(form, r, cfg.progress)
 	if err != nil {
 		return nil, err
 	}
-	defer body.release()
+	defer func() {
+		// A read of r still in progress (a stalled stream) is waited for
+		// at most one request timeout, in real time: r is the caller's.
+		wctx, cancel := context.WithTimeout(ctx, s.core.requestTimeout)
+		defer cancel()
+		body.release(wctx)
+	}()
 
 	var file File
 	err = s.core.do(ctx, &request{
@@ -200,9 +215,9 @@ func (s *StorageService) ResolvePath(ctx context.Context, path string) (*File, e
 
 // uploadBody is the multipart body of an upload, opened once per attempt.
 type uploadBody struct {
-	ctx      context.Context
 	form     *upload.Form
 	r        io.Reader
+	direct   bool      // r cannot block: read it without a goroutine
 	seeker   io.Seeker // r as a seeker, when it can rewind
 	start    int64     // offset of the content in seeker
 	total    int64     // content size, or -1
@@ -213,12 +228,19 @@ type uploadBody struct {
 // newUploadBody measures r: a regular file or any io.Seeker has a known size
 // and can be rewound; a reader with a Len method (bytes.Buffer) has a known
 // size; anything else is a one-shot stream of unknown size.
-func newUploadBody(ctx context.Context, form *upload.Form, r io.Reader, progress func(sent, total int64)) (*uploadBody, error) {
-	b := &uploadBody{ctx: ctx, form: form, r: r, total: -1, progress: progress}
+func newUploadBody(form *upload.Form, r io.Reader, progress func(sent, total int64)) (*uploadBody, error) {
+	b := &uploadBody{form: form, r: r, total: -1, progress: progress}
 	if f, ok := r.(*os.File); ok {
 		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 			return b, nil // a pipe or device: a stream
 		}
+	}
+	switch r.(type) {
+	case *os.File, *bytes.Reader, *strings.Reader, *bytes.Buffer:
+		// Reads never block, so none needs a goroutine to stay
+		// cancellable; a progress callback still gets one, so that it
+		// cannot hold up a cancel.
+		b.direct = progress == nil
 	}
 	if sk, ok := r.(io.Seeker); ok {
 		start, err1 := sk.Seek(0, io.SeekCurrent)
@@ -249,51 +271,53 @@ func (b *uploadBody) size() int64 {
 	return b.form.Overhead() + b.total
 }
 
+func (b *uploadBody) streams() bool { return true }
+
 // replayable reports whether another attempt can send the same content: a
 // seekable source always can; a one-shot stream only if the last attempt
-// never reached the server and none of the stream was read. It first waits
-// until the previous attempt no longer reads r.
-func (b *uploadBody) replayable(reached bool) bool {
+// never reached the server and none of the stream was read. It first waits,
+// until ctx ends, for the previous attempt to stop reading r.
+func (b *uploadBody) replayable(ctx context.Context, reached bool) bool {
 	if b.cur == nil {
 		return true
 	}
-	if !b.cur.Release(b.ctx) {
+	if b.seeker == nil && reached {
+		return false // no need to wait: a stream that reached the server is never sent again
+	}
+	if !b.cur.Release(ctx) {
 		return false
 	}
 	return b.seeker != nil || (!reached && b.cur.BytesRead() == 0)
 }
 
-// open returns the body for an attempt. The pipeline calls it again only
-// after replayable said yes.
-func (b *uploadBody) open() (io.Reader, error) {
-	if b.cur != nil {
-		if !b.cur.Release(b.ctx) {
-			return nil, b.ctx.Err()
-		}
-		if b.seeker != nil {
-			if _, err := b.seeker.Seek(b.start, io.SeekStart); err != nil {
-				return nil, fmt.Errorf("rewind upload content: %w", err)
-			}
+// open returns the body for an attempt with context ctx. The pipeline
+// calls it again only after replayable said yes, so r is idle.
+func (b *uploadBody) open(ctx context.Context) (io.Reader, error) {
+	if b.cur != nil && b.seeker != nil {
+		if _, err := b.seeker.Seek(b.start, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("rewind upload content: %w", err)
 		}
 	}
 	content := b.r
 	if b.total >= 0 {
 		content = io.LimitReader(b.r, b.total) // exactly the length announced
 	}
-	var sent int64
-	onRead := func(n int) {
-		sent += int64(n)
-		if b.progress != nil {
+	var onRead func(int)
+	if b.progress != nil {
+		var sent int64
+		onRead = func(n int) {
+			sent += int64(n)
 			b.progress(sent, b.total)
 		}
 	}
-	b.cur = upload.NewGuard(b.ctx, content, onRead)
+	b.cur = upload.NewGuard(ctx, content, b.direct, onRead)
 	return b.form.Reader(b.cur), nil
 }
 
-// release makes sure r is no longer read once the upload returns.
-func (b *uploadBody) release() {
+// release makes sure r is no longer read once the upload returns, waiting
+// at most until ctx ends for a read in progress.
+func (b *uploadBody) release(ctx context.Context) {
 	if b.cur != nil {
-		b.cur.Release(b.ctx)
+		b.cur.Release(ctx)
 	}
 }

@@ -60,6 +60,10 @@ const DefaultAPIKey = "sk-test-stewaitest"
 // maxJSONBody bounds JSON request bodies, as a real server would.
 const maxJSONBody = 1 << 20
 
+// maxHeldBody bounds the request body a Latency fault reads before it
+// holds the request.
+const maxHeldBody = 64 << 20
+
 // Server is a fake StewAI API listening on loopback. Make one with NewServer
 // and Close it when done. Its methods are safe for concurrent use.
 type Server struct {
@@ -285,9 +289,11 @@ type Fault struct {
 	// Truncate sends a Content-Length for the whole answer but only the
 	// first half of its body, then closes the connection.
 	Truncate bool `json:"truncate,omitempty"`
-	// Latency delays the handling. On the default clock it moves the
-	// server's clock forward instead of waiting, so a latency above a client's
-	// request timeout times that client out at once.
+	// Latency delays the answer: the server reads the request (up to
+	// 64 MiB of its body), then waits this long before handling it. On the
+	// default (virtual) clock the wait takes no real time, and a latency
+	// above a client's request timeout times that client out
+	// deterministically.
 	Latency Duration `json:"latency,omitempty"`
 }
 
@@ -371,6 +377,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if fault.Latency > 0 {
+		// The server is slow to answer, once it has the whole request: the
+		// client's sending is over before the server holds it, so what the
+		// client sees does not depend on how fast its body went out.
+		if body, err := io.ReadAll(io.LimitReader(r.Body, maxHeldBody)); err == nil {
+			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
+		}
 		if err := s.sleep(r, tag, time.Duration(fault.Latency)); err != nil {
 			return // the client gave up: no status
 		}

@@ -32,6 +32,10 @@ type Clock interface {
 	// that a server on the same Virtual clock can hold the request (see
 	// Virtual.SleepFor). Only a Virtual clock returns one.
 	BeginRoundTrip(ctx context.Context) (tag string, end func())
+	// Waiting tells the clock that a timer of ctx's call fired without
+	// ending what the call waits for (a stall check that found progress):
+	// the call goes back to waiting. Only a Virtual clock keeps track.
+	Waiting(ctx context.Context)
 }
 
 // CallHeader carries a request's tag from a client on a Virtual clock to a
@@ -65,6 +69,7 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 }
 
 func (realClock) Enter(ctx context.Context) (context.Context, func()) { return ctx, noop }
+func (realClock) Waiting(context.Context)                             {}
 func (realClock) Idle(context.Context) func()                         { return noop }
 func (realClock) BeginRoundTrip(context.Context) (string, func())     { return "", noop }
 
@@ -170,6 +175,9 @@ func (f *Fake) Enter(ctx context.Context) (context.Context, func()) { return ctx
 
 // Idle does nothing.
 func (f *Fake) Idle(context.Context) func() { return noop }
+
+// Waiting does nothing.
+func (f *Fake) Waiting(context.Context) {}
 
 // BeginRoundTrip does nothing.
 func (f *Fake) BeginRoundTrip(context.Context) (string, func()) { return "", noop }

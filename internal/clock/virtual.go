@@ -234,6 +234,20 @@ func (v *Virtual) BeginRoundTrip(ctx context.Context) (tag string, end func()) {
 	}
 }
 
+// Waiting undoes the wake-up of ctx's call by one of its timers that did
+// not end its round trip: the call counts as held by the server again, if
+// it is.
+func (v *Virtual) Waiting(ctx context.Context) {
+	c := v.callOf(ctx)
+	if c == nil {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	c.kicked = false
+	v.update(c)
+}
+
 // SleepFor waits d on the clock on behalf of the request tagged tag (the
 // server holding it, as a slow server would): its call counts as asleep
 // meanwhile. With an unknown tag it sleeps as a call of its own.

@@ -12,6 +12,7 @@ import (
 	"mime/multipart"
 	"net/textproto"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -67,105 +68,206 @@ func (f *Form) Reader(content io.Reader) io.Reader {
 // ErrReleased is returned by reads of a Guard after Release.
 var ErrReleased = errors.New("upload: body read after the request ended")
 
-// maxChunk bounds the guard's own buffer.
-const maxChunk = 64 << 10
+// ChunkSize is the size of the pump's reads of the caller's reader.
+const ChunkSize = 64 << 10
 
 // Guard wraps the caller's reader for one attempt of a request.
 //
 // It makes two guarantees net/http alone does not. Reads return as soon as
-// the context is done, even while the caller's reader blocks (a stalled
-// stream): net/http waits for the body's Read before it returns a cancelled
-// request, so without this a cancel could wait forever. And once Release
-// returns true, no read of the caller's reader is in progress or will start,
-// so the reader can be rewound for the next attempt, or handed back to the
-// caller, with nobody else touching it: net/http may go on reading a body in
-// its own goroutine after the response arrived.
+// the attempt's context is done (its timeout, or the caller's
+// cancellation), even while the caller's reader blocks (a stalled stream):
+// net/http waits for the body's Read before it returns a cancelled request,
+// so without this a cancel could wait forever. And once Release returns
+// true, no read of the caller's reader is in progress or will start, so the
+// reader can be rewound for the next attempt, or handed back to the caller:
+// net/http may go on reading a body in its own goroutine after the response
+// arrived.
+//
+// A reader that cannot block (a file, a bytes or strings reader) is read
+// directly in Read. Any other is read by one pump goroutine, started on
+// the first Read, ChunkSize bytes ahead at most: Read then waits for the
+// pump or for the context, whichever comes first.
 type Guard struct {
 	ctx    context.Context
 	r      io.Reader
 	onRead func(n int)
-	idle   chan struct{} // holds a token while no read of r is in progress
-	buf    []byte        // r is read into this, never into the caller's p
-	done   atomic.Bool   // released: no more reads of r
-	read   atomic.Int64  // bytes read from r
+	direct bool
+	read   atomic.Int64 // bytes read from r
+
+	mu       sync.Mutex // guards released and started
+	released bool
+	started  bool
+	idle     chan struct{} // direct: holds a token while r is not being read
+
+	chunks chan chunk    // pump -> Read
+	free   chan []byte   // Read -> pump: buffers to fill again
+	stop   chan struct{} // closed by Release
+	done   chan struct{} // closed when the pump has exited
+	cur    chunk         // the chunk Read is handing out
+	err    error         // the reader's error, once seen
 }
 
-type readResult struct {
-	n   int
+type chunk struct {
+	buf []byte // the whole buffer, to hand back to the pump
+	b   []byte // what is left of it to read
 	err error
 }
 
-// NewGuard returns a guard over r. Reads fail once ctx is done. onRead, if
-// not nil, is called after each read with the number of bytes read; calls
-// never overlap.
-func NewGuard(ctx context.Context, r io.Reader, onRead func(n int)) *Guard {
-	g := &Guard{ctx: ctx, r: r, onRead: onRead, idle: make(chan struct{}, 1)}
-	g.idle <- struct{}{}
+// NewGuard returns a guard over r for an attempt with context ctx. When
+// direct, r is read in Read itself (it must not block), and onRead, if not
+// nil, is called there; otherwise a pump goroutine reads r and calls onRead
+// after each read, so that neither a stalled reader nor a slow callback
+// holds up Read. Calls of onRead never overlap.
+func NewGuard(ctx context.Context, r io.Reader, direct bool, onRead func(n int)) *Guard {
+	g := &Guard{ctx: ctx, r: r, onRead: onRead, direct: direct, stop: make(chan struct{}), done: make(chan struct{})}
+	if direct {
+		g.idle = make(chan struct{}, 1)
+		g.idle <- struct{}{}
+	}
 	return g
 }
 
 // Read reads from the wrapped reader unless the guard is released or its
-// context is done. The wrapped reader's Read runs on its own goroutine; if
-// the context ends first, Read returns at once and that goroutine finishes
-// the read in the background, after which the reader is not read again.
+// context is done.
 func (g *Guard) Read(p []byte) (int, error) {
-	select {
-	case <-g.idle:
-	case <-g.ctx.Done():
-		return 0, g.ctx.Err()
-	}
-	if g.done.Load() {
-		g.idle <- struct{}{}
-		return 0, ErrReleased
-	}
-	if err := g.ctx.Err(); err != nil {
-		g.idle <- struct{}{}
-		return 0, err
-	}
 	if len(p) == 0 {
-		g.idle <- struct{}{}
 		return 0, nil
 	}
-	if want := min(len(p), maxChunk); len(g.buf) < want {
-		g.buf = make([]byte, want)
+	if err := g.ctx.Err(); err != nil {
+		return 0, err
 	}
-	buf := g.buf[:min(len(p), len(g.buf))]
-	res := make(chan readResult, 1)
-	go func() {
-		n, err := g.r.Read(buf)
-		res <- readResult{n, err}
-	}()
-	select {
-	case rr := <-res:
-		n := copy(p, buf[:rr.n])
-		if n > 0 {
-			g.read.Add(int64(n))
-			if g.onRead != nil {
-				g.onRead(n)
-			}
+	if g.direct {
+		return g.readDirect(p)
+	}
+	if !g.start() {
+		return 0, ErrReleased
+	}
+	for len(g.cur.b) == 0 {
+		if g.err != nil {
+			return 0, g.err
 		}
-		g.idle <- struct{}{}
-		return n, rr.err
-	case <-g.ctx.Done():
-		// The read goes on without us; the token stays taken, so r is
-		// never read again and Release does not claim it is idle.
-		return 0, g.ctx.Err()
+		select {
+		case c := <-g.chunks:
+			g.cur, g.err = c, c.err
+			if len(c.b) == 0 {
+				g.free <- c.buf // an empty read: the buffer goes straight back
+				g.cur.buf = nil
+			}
+		case <-g.ctx.Done():
+			return 0, g.ctx.Err()
+		case <-g.stop:
+			return 0, ErrReleased
+		}
+	}
+	n := copy(p, g.cur.b)
+	g.cur.b = g.cur.b[n:]
+	if len(g.cur.b) == 0 && g.cur.buf != nil {
+		g.free <- g.cur.buf // room for it: at most two buffers exist
+		g.cur.buf = nil
+	}
+	return n, nil
+}
+
+// readDirect reads r in the caller's goroutine.
+func (g *Guard) readDirect(p []byte) (int, error) {
+	<-g.idle // Read is not called concurrently: only Release can hold it
+	defer func() { g.idle <- struct{}{} }()
+	g.mu.Lock()
+	released := g.released
+	g.mu.Unlock()
+	if released {
+		return 0, ErrReleased
+	}
+	n, err := g.r.Read(p)
+	g.count(n)
+	return n, err
+}
+
+func (g *Guard) count(n int) {
+	if n > 0 {
+		g.read.Add(int64(n))
+		if g.onRead != nil {
+			g.onRead(n)
+		}
 	}
 }
 
-// Release stops all further reads and waits for a read in progress to
-// return. It reports false if ctx ended first, in which case one read may
-// still be in progress (the caller's reader is blocked); none follows it.
+// start starts the pump on the first Read; false when already released.
+func (g *Guard) start() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.released {
+		return false
+	}
+	if !g.started {
+		g.started = true
+		g.chunks, g.free = make(chan chunk, 1), make(chan []byte, 2)
+		g.free <- make([]byte, ChunkSize)
+		g.free <- make([]byte, ChunkSize)
+		go g.pump()
+	}
+	return true
+}
+
+// pump reads r into free buffers and hands them to Read, until r ends or
+// the guard is released.
+func (g *Guard) pump() {
+	defer close(g.done)
+	for {
+		var buf []byte
+		select {
+		case buf = <-g.free:
+		case <-g.stop:
+			return
+		}
+		select {
+		case <-g.stop: // released while a buffer was free: no further read
+			return
+		default:
+		}
+		n, err := g.r.Read(buf)
+		g.count(n)
+		select {
+		case g.chunks <- chunk{buf: buf, b: buf[:n], err: err}:
+		case <-g.stop:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Release stops all further reads and waits, until ctx is done, for a read
+// in progress to return. It reports false if ctx ended first, in which case
+// one read (or one onRead call) may still be in progress; none follows it.
 func (g *Guard) Release(ctx context.Context) bool {
-	g.done.Store(true)
+	g.mu.Lock()
+	if !g.released {
+		g.released = true
+		close(g.stop)
+	}
+	started := g.started
+	g.mu.Unlock()
+	switch {
+	case g.direct:
+		select {
+		case <-g.idle:
+			g.idle <- struct{}{}
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	case !started:
+		return true
+	}
 	select {
-	case <-g.idle:
-		g.idle <- struct{}{}
+	case <-g.done:
 		return true
 	case <-ctx.Done():
 		return false
 	}
 }
 
-// BytesRead is the number of bytes read through the guard so far.
+// BytesRead is the number of bytes read from the wrapped reader so far.
 func (g *Guard) BytesRead() int64 { return g.read.Load() }

@@ -1,10 +1,12 @@
 package upload
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"mime"
 	"mime/multipart"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -56,7 +58,7 @@ func (b *blockingReader) Read(p []byte) (int, error) {
 func TestGuardCancelWhileBlocked(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	br := &blockingReader{started: make(chan struct{}, 1), release: make(chan struct{})}
-	g := NewGuard(ctx, br, nil)
+	g := NewGuard(ctx, br, false, nil)
 	errc := make(chan error, 1)
 	go func() { _, err := g.Read(make([]byte, 8)); errc <- err }()
 	<-br.started
@@ -71,7 +73,7 @@ func TestGuardCancelWhileBlocked(t *testing.T) {
 
 func TestGuardReleaseWaitsForReadInProgress(t *testing.T) {
 	br := &blockingReader{started: make(chan struct{}, 1), release: make(chan struct{})}
-	g := NewGuard(context.Background(), br, nil)
+	g := NewGuard(context.Background(), br, false, nil)
 	readDone := make(chan struct{})
 	go func() { _, _ = g.Read(make([]byte, 8)); close(readDone) }()
 	<-br.started
@@ -91,15 +93,58 @@ func TestGuardReleaseWaitsForReadInProgress(t *testing.T) {
 }
 
 func TestGuardCountsAndReports(t *testing.T) {
-	var seen []int
-	g := NewGuard(context.Background(), strings.NewReader("hello world"), func(n int) { seen = append(seen, n) })
-	b, err := io.ReadAll(io.LimitReader(g, 100))
-	require.NoError(t, err)
-	assert.Equal(t, "hello world", string(b))
-	assert.Equal(t, int64(11), g.BytesRead())
-	total := 0
-	for _, n := range seen {
-		total += n
+	for _, direct := range []bool{true, false} {
+		var seen []int
+		g := NewGuard(context.Background(), strings.NewReader("hello world"), direct, func(n int) { seen = append(seen, n) })
+		b, err := io.ReadAll(io.LimitReader(g, 100))
+		require.NoError(t, err)
+		assert.Equal(t, "hello world", string(b))
+		assert.Equal(t, int64(11), g.BytesRead())
+		require.True(t, g.Release(context.Background()))
+		total := 0
+		for _, n := range seen {
+			total += n
+		}
+		assert.Equal(t, 11, total, "direct=%v", direct)
 	}
-	assert.Equal(t, 11, total)
+}
+
+// A progress callback that blocks holds up neither Read's return on
+// cancellation nor the caller: it runs on the pump.
+func TestGuardBlockingCallbackDoesNotBlockCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	inCallback, unblock := make(chan struct{}), make(chan struct{})
+	g := NewGuard(ctx, strings.NewReader(strings.Repeat("x", 3*ChunkSize)), false, func(int) {
+		select {
+		case inCallback <- struct{}{}:
+		default:
+		}
+		<-unblock
+	})
+	errc := make(chan error, 1)
+	go func() { _, err := io.ReadAll(g); errc <- err }()
+	<-inCallback
+	cancel()
+	assert.ErrorIs(t, <-errc, context.Canceled, "Read returns at once")
+	assert.False(t, g.Release(ctx), "the callback is still running")
+	close(unblock)
+	assert.True(t, g.Release(context.Background()), "and the pump ends once it returns")
+}
+
+// A reader that cannot block is read without any goroutine.
+func TestGuardDirectNeedsNoGoroutine(t *testing.T) {
+	before := runtime.NumGoroutine()
+	g := NewGuard(context.Background(), bytes.NewReader(make([]byte, 1<<20)), true, nil)
+	buf := make([]byte, 32<<10)
+	for {
+		_, err := g.Read(buf)
+		assert.LessOrEqual(t, runtime.NumGoroutine(), before, "no goroutine was started")
+		if err != nil {
+			break
+		}
+	}
+	assert.Equal(t, int64(1<<20), g.BytesRead())
+	assert.True(t, g.Release(context.Background()))
+	_, err := g.Read(buf)
+	assert.ErrorIs(t, err, ErrReleased)
 }
