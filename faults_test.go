@@ -75,12 +75,18 @@ func faults(redirectTo string) []fault {
 			f:         stewaitest.Fault{Status: status, RetryAfter: stewaitest.Duration(2 * time.Second), RetryAfterDate: true},
 			transient: true, delay: [2]time.Duration{time.Second, 2 * time.Second}, outcome: outcome})
 	}
+	add(fault{name: "503 echoing the key, JSON-escaped in its body and in X-Request-Id",
+		f: stewaitest.Fault{Status: 503, Body: `{"detail": "bad key ` + jsonEscaped(matrixKey) + `"}`,
+			Header: http.Header{"X-Request-Id": {"req-" + matrixKey}}},
+		transient: true, delay: sched, outcome: "APIError 503"})
 	add(fault{name: "body truncated", f: stewaitest.Fault{Truncate: true},
 		transient: true, handled: true, delay: sched, outcome: "connection error"})
 	add(fault{name: "body empty", f: stewaitest.Fault{Status: 200}, outcome: "ErrMalformedResponse"})
 	add(fault{name: "body is HTML", f: stewaitest.Fault{Status: 200, ContentType: "text/html", Body: "<html><body>Welcome to nginx</body></html>"},
 		outcome: "ErrMalformedResponse"})
 	add(fault{name: "body of the wrong JSON type", f: stewaitest.Fault{Status: 200, Body: `["not", "an", "object"]`},
+		outcome: "ErrMalformedResponse"})
+	add(fault{name: "body not JSON, with the key echoed in its Content-Type", f: stewaitest.Fault{Status: 200, ContentType: "text/plain; key=" + matrixKey, Body: "ok"},
 		outcome: "ErrMalformedResponse"})
 	add(fault{name: "body larger than the 64 MiB cap", f: stewaitest.Fault{Status: 200, Body: tooLarge},
 		outcome: "ErrResponseTooLarge"})
@@ -89,6 +95,15 @@ func faults(redirectTo string) []fault {
 	add(fault{name: "redirect to another host", f: stewaitest.Fault{Status: http.StatusFound, Header: http.Header{"Location": {redirectTo}}},
 		outcome: "APIError 302"})
 	return out
+}
+
+// jsonEscaped writes every character of s as a \u escape.
+func jsonEscaped(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		fmt.Fprintf(&b, `\u%04x`, r)
+	}
+	return b.String()
 }
 
 var tooLarge = `{"id":"x","padding":"` + strings.Repeat("x", 64<<20) + `"}`

@@ -225,3 +225,87 @@ func TestUploadBlockingProgressCallbackDoesNotBlockCancel(t *testing.T) {
 	}))
 	assert.ErrorIs(t, err, context.Canceled, "Upload returned at once")
 }
+
+// zeros yields n zero bytes, 32 KiB a read, as a chunked body arrives.
+type zeros struct{ n int64 }
+
+func (z *zeros) Read(p []byte) (int, error) {
+	if z.n <= 0 {
+		return 0, io.EOF
+	}
+	k := min(int64(len(p)), z.n, 32<<10)
+	z.n -= k
+	return int(k), nil
+}
+
+func allocatedBy(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// An oversized answer of unknown length costs memory near the limit:
+// readBounded allocates at most twice the limit in all (1.5 times at its
+// peak, while it grows), against 2.5 times for io.ReadAll, the baseline
+// measured in the same run.
+func TestOversizedAnswerMemory(t *testing.T) {
+	const limit = 8 << 20
+	baseline := allocatedBy(func() { _, _ = io.ReadAll(io.LimitReader(&zeros{4 * limit}, limit+1)) })
+	var got []byte
+	var over bool
+	ours := allocatedBy(func() { got, over, _ = readBounded(&zeros{4 * limit}, limit, -1) })
+	t.Logf("allocated %.2fx the limit, io.ReadAll %.2fx", float64(ours)/limit, float64(baseline)/limit)
+	assert.Len(t, got, limit, "read to the limit and no further")
+	assert.True(t, over)
+	assert.Less(t, ours, uint64(limit)*21/10)
+	assert.Less(t, ours, baseline*9/10)
+
+	env := setup(t, WithMaxResponseBytes(limit), WithMaxRetries(0))
+	env.mux.HandleFunc("GET /runs/r1/", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK) // chunked: no Content-Length to reject it by
+		chunk := make([]byte, 64<<10)
+		for range (4 * limit) / len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	_, err := env.client.Runs.Get(testContext(t), "r1")
+	require.ErrorIs(t, err, ErrResponseTooLarge)
+}
+
+func TestReadBounded(t *testing.T) {
+	for _, tc := range []struct {
+		size, limit, hint int64
+		want              int
+		over              bool
+	}{
+		{0, 10, -1, 0, false}, {5, 10, -1, 5, false}, {10, 10, -1, 10, false}, {11, 10, -1, 10, true}, {25, 10, -1, 10, true},
+		{5, 10, 5, 5, false}, {2000, 4096, 2000, 2000, false}, {5000, 4096, -1, 4096, true}, {4096, 4096, 4096, 4096, false},
+	} {
+		b, over, err := readBounded(bytes.NewReader(make([]byte, tc.size)), tc.limit, tc.hint)
+		require.NoError(t, err)
+		assert.Len(t, b, tc.want, "%+v", tc)
+		assert.Equal(t, tc.over, over, "%+v", tc)
+		assert.LessOrEqual(t, int64(cap(b)), tc.limit, "never grown past the limit: %+v", tc)
+	}
+}
+
+// A leading slash in a Pantry path stands for the root, as in a file
+// system: "/Reports/Q4.pdf" is the same file as "Reports/Q4.pdf".
+func TestResolvePathLeadingSlash(t *testing.T) {
+	env := setup(t)
+	var queries []string
+	env.mux.HandleFunc("GET /storage/resolve/", func(w http.ResponseWriter, r *http.Request) {
+		queries = append(queries, r.URL.RawQuery)
+		writeJSON(w, http.StatusOK, fileJSON("Q4.pdf", 3))
+	})
+	for _, p := range []string{"/Reports/Q4.pdf", "Reports/Q4.pdf", "//Reports/Q4.pdf"} {
+		_, err := env.client.Storage.ResolvePath(testContext(t), p)
+		require.NoError(t, err, p)
+	}
+	assert.Equal(t, []string{"path=Reports%2FQ4.pdf", "path=Reports%2FQ4.pdf", "path=Reports%2FQ4.pdf"}, queries)
+}

@@ -296,14 +296,14 @@ func (c *core) send(ctx context.Context, req *http.Request, r *request, attempt 
 // *APIError, whatever its body.
 func (c *core) readAnswer(ctx, actx context.Context, r *request, resp *http.Response, timeout time.Duration) ([]byte, error) {
 	success := resp.StatusCode >= 200 && resp.StatusCode <= 299
-	limit := int64(maxErrorBodyBytes)
+	limit := int64(maxErrorBodyBytes) // an error body is cut there
 	if success {
 		if resp.ContentLength > c.maxResponseBytes {
 			return nil, errTooLarge(r, fmt.Sprintf("response body of %d bytes is over the %d-byte limit", resp.ContentLength, c.maxResponseBytes))
 		}
-		limit = c.maxResponseBytes + 1
+		limit = c.maxResponseBytes
 	}
-	b, readErr := io.ReadAll(io.LimitReader(resp.Body, limit))
+	b, over, readErr := readBounded(resp.Body, limit, resp.ContentLength)
 	if actx.Err() != nil {
 		// The attempt's timeout covers the whole exchange: an answer that
 		// completes after it fired is not taken, however it raced in.
@@ -317,10 +317,46 @@ func (c *core) readAnswer(ctx, actx context.Context, r *request, resp *http.Resp
 	if readErr != nil {
 		return nil, c.transportFailure(ctx, actx, r, readErr, timeout)
 	}
-	if int64(len(b)) > c.maxResponseBytes {
+	if over {
 		return nil, errTooLarge(r, fmt.Sprintf("response body is over the %d-byte limit", c.maxResponseBytes))
 	}
 	return b, nil
+}
+
+// readBounded reads r until EOF or limit bytes, into a buffer sized from
+// sizeHint (the Content-Length, -1 when unknown) and grown by doubling, but
+// never past limit: an answer costs at most 1.5 times the limit at the peak
+// of its reading, and twice in all. over reports that r had more than
+// limit bytes (one more byte is read to know it).
+func readBounded(r io.Reader, limit, sizeHint int64) (b []byte, over bool, err error) {
+	size := int64(512)
+	if sizeHint >= 0 {
+		size = sizeHint + 1 // room to see EOF without growing
+	}
+	b = make([]byte, 0, min(size, limit))
+	for {
+		if len(b) == cap(b) {
+			if int64(len(b)) >= limit {
+				var probe [1]byte
+				n, err := io.ReadFull(r, probe[:])
+				if err == io.ErrUnexpectedEOF || err == io.EOF {
+					err = nil
+				}
+				return b, n > 0, err
+			}
+			grown := make([]byte, len(b), min(2*int64(cap(b)), limit))
+			copy(grown, b)
+			b = grown
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, false, nil
+		}
+		if err != nil {
+			return b, false, err
+		}
+	}
 }
 
 // decodeAnswer decodes a 2xx body into out and, when out can tell (it has a
