@@ -42,6 +42,7 @@ const (
 )
 
 const (
+	defaultMaxConnsPerHost  = 64
 	defaultMaxRetries       = 2
 	defaultRequestTimeout   = 60 * time.Second
 	defaultMaxResponseBytes = 64 << 20
@@ -103,6 +104,22 @@ func WithHTTPClient(c *http.Client) Option {
 			return invalidf("WithHTTPClient: nil *http.Client")
 		}
 		s.HTTPClient = c
+		return nil
+	}
+}
+
+// WithMaxConnsPerHost caps the connections the client opens to the API
+// host, when it uses its own transport (no WithHTTPClient); the default is
+// 64. Requests beyond the cap wait for a connection, and the idle pool keeps
+// as many, so that many concurrent waits reuse connections instead of
+// dialling anew for every burst of polls. With WithHTTPClient, set the
+// caller's transport instead: this option is then an error.
+func WithMaxConnsPerHost(n int) Option {
+	return func(s *config.Settings) error {
+		if n <= 0 {
+			return invalidf("WithMaxConnsPerHost: %d is not positive", n)
+		}
+		s.MaxConnsPerHost = n
 		return nil
 	}
 }
@@ -218,10 +235,14 @@ func NewClient(opts ...Option) (*Client, error) {
 	if logger == nil {
 		logger = slog.New(discardHandler{})
 	}
+	hc, err := httpClient(&s)
+	if err != nil {
+		return nil, err
+	}
 	c := &core{
 		apiKey:           func() string { return key },
 		baseURL:          base.String(),
-		http:             sameHostOnly(s.HTTPClient, base),
+		http:             sameHostOnly(hc, base),
 		userAgent:        ua,
 		maxRetries:       s.MaxRetries,
 		requestTimeout:   s.RequestTimeout,
@@ -236,6 +257,34 @@ func NewClient(opts ...Option) (*Client, error) {
 		Marketplace: &MarketplaceService{c},
 		core:        c,
 	}, nil
+}
+
+// httpClient returns the caller's client as given, or one over the SDK's
+// own transport: a clone of http.DefaultTransport (proxy from the
+// environment, HTTP/2) whose connections to the API host are capped, with an
+// idle pool that keeps as many.
+func httpClient(s *config.Settings) (*http.Client, error) {
+	if s.HTTPClient != nil {
+		if s.MaxConnsPerHost != 0 {
+			return nil, invalidf("WithMaxConnsPerHost applies to the SDK's own transport: with WithHTTPClient, set MaxConnsPerHost on your transport")
+		}
+		return s.HTTPClient, nil
+	}
+	n := s.MaxConnsPerHost
+	if n == 0 {
+		n = defaultMaxConnsPerHost
+	}
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if ok {
+		t = t.Clone()
+	} else { // replaced by the program (instrumentation): start from net/http's defaults
+		t = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true, MaxIdleConns: 100,
+			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second, ExpectContinueTimeout: time.Second}
+	}
+	t.MaxConnsPerHost = n
+	t.MaxIdleConnsPerHost = n
+	t.MaxIdleConns = max(t.MaxIdleConns, n)
+	return &http.Client{Transport: t}, nil
 }
 
 // apiKey returns the key given with WithAPIKey, or else STEWAI_API_KEY.

@@ -150,3 +150,33 @@ func TestConcurrentUse(t *testing.T) {
 		assert.NoError(t, err)
 	}
 }
+
+// Many concurrent calls on one default client share a capped set of
+// connections: bursts reuse idle ones instead of dialling anew (Go's default
+// transport keeps 2 idle per host, so every burst above that dialled).
+func TestDefaultTransportCapsConnections(t *testing.T) {
+	env := setup(t, WithMaxConnsPerHost(8))
+	env.mux.HandleFunc("GET /runs/r1/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, runJSON("r1", StatusDone))
+	})
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 5 {
+				_, err := env.client.Runs.Get(testContext(t), "r1")
+				assert.NoError(t, err)
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, int64(500), env.requests.Load())
+	assert.LessOrEqual(t, env.conns.Load(), int64(8), "never more connections than the cap")
+	env.client.core.http.Transport.(*http.Transport).CloseIdleConnections()
+
+	_, err := NewClient(WithAPIKey(testKey), WithHTTPClient(&http.Client{}), WithMaxConnsPerHost(4))
+	assert.ErrorIs(t, err, ErrInvalidParams, "a caller's client is used as given")
+	_, err = NewClient(WithAPIKey(testKey), WithMaxConnsPerHost(0))
+	assert.ErrorIs(t, err, ErrInvalidParams)
+}
