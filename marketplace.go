@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"net/url"
 )
 
@@ -76,11 +75,7 @@ func (s *MarketplaceService) Search(ctx context.Context, p MarketplaceSearchPara
 	if p.Visibility != "" {
 		q.Set("visibility", p.Visibility)
 	}
-	var page Page[MarketplaceRecipe]
-	if err := s.core.do(ctx, &request{method: http.MethodGet, path: pathMarketSearch, query: q.Encode()}, &page); err != nil {
-		return nil, err
-	}
-	return &page, nil
+	return get[Page[MarketplaceRecipe]](ctx, s.core, pathMarketSearch, q.Encode())
 }
 
 // Detail returns one marketplace recipe (GET marketplace/recipes/{ulid}/).
@@ -90,11 +85,7 @@ func (s *MarketplaceService) Detail(ctx context.Context, recipeULID string) (*Ma
 	if err != nil {
 		return nil, err
 	}
-	var r MarketplaceRecipe
-	if err := s.core.do(ctx, &request{method: http.MethodGet, path: path}, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return get[MarketplaceRecipe](ctx, s.core, path, "")
 }
 
 // Run starts a run of a marketplace recipe with inputs, an ordinary

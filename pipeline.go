@@ -146,6 +146,16 @@ func (c *core) do(ctx context.Context, r *request, out any) error {
 	}
 }
 
+// get fetches the JSON object at path (with an encoded query, or "") and
+// decodes it into a new T, through do.
+func get[T any](ctx context.Context, c *core, path, query string) (*T, error) {
+	var v T
+	if err := c.do(ctx, &request{method: http.MethodGet, path: path, query: query}, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
 // checkContext rejects a nil context, which would panic deep in net/http.
 func checkContext(ctx context.Context) error {
 	if ctx == nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"iter"
-	"net/http"
 	"net/url"
 	"strings"
 )
@@ -76,11 +75,7 @@ func (s *RecipesService) List(ctx context.Context, p ListRecipesParams) (*Page[R
 	if err := pageQuery(q, p.Page, p.PageSize); err != nil {
 		return nil, err
 	}
-	var page Page[Recipe]
-	if err := s.core.do(ctx, &request{method: http.MethodGet, path: pathRecipes, query: q.Encode()}, &page); err != nil {
-		return nil, err
-	}
-	return &page, nil
+	return get[Page[Recipe]](ctx, s.core, pathRecipes, q.Encode())
 }
 
 // All iterates over every recipe from page p.Page (or 1) on, as
@@ -102,11 +97,7 @@ func (s *RecipesService) Get(ctx context.Context, recipeID string) (*Recipe, err
 	if err != nil {
 		return nil, err
 	}
-	var r Recipe
-	if err := s.core.do(ctx, &request{method: http.MethodGet, path: path}, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return get[Recipe](ctx, s.core, path, "")
 }
 
 // ExecutionContract is the full pre-execution contract of a published
@@ -152,11 +143,7 @@ func (s *RecipesService) ExecutionContract(ctx context.Context, recipeID string)
 	if err != nil {
 		return nil, err
 	}
-	var c ExecutionContract
-	if err := s.core.do(ctx, &request{method: http.MethodGet, path: path}, &c); err != nil {
-		return nil, err
-	}
-	return &c, nil
+	return get[ExecutionContract](ctx, s.core, path, "")
 }
 
 // numberOrString renders a JSON number or string as text; absent or null

@@ -355,11 +355,7 @@ func (s *RunsService) Get(ctx context.Context, runID string) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	var run Run
-	if err := s.core.do(ctx, &request{method: http.MethodGet, path: path}, &run); err != nil {
-		return nil, err
-	}
-	return &run, nil
+	return get[Run](ctx, s.core, path, "")
 }
 
 // Steps returns the run's execution trace: each step with its status and
@@ -369,14 +365,14 @@ func (s *RunsService) Steps(ctx context.Context, runID string) (*RunSteps, error
 	if err != nil {
 		return nil, err
 	}
-	var steps RunSteps
-	if err := s.core.do(ctx, &request{method: http.MethodGet, path: path}, &steps); err != nil {
+	steps, err := get[RunSteps](ctx, s.core, path, "")
+	if err != nil {
 		return nil, err
 	}
 	if steps.RunID == "" {
 		steps.RunID = runID
 	}
-	return &steps, nil
+	return steps, nil
 }
 
 // ListRunsParams selects the runs List and All return. Zero values are not
@@ -411,11 +407,7 @@ func (s *RunsService) List(ctx context.Context, p ListRunsParams) (*Page[Run], e
 	if err != nil {
 		return nil, err
 	}
-	var page Page[Run]
-	if err := s.core.do(ctx, &request{method: http.MethodGet, path: pathRuns, query: query}, &page); err != nil {
-		return nil, err
-	}
-	return &page, nil
+	return get[Page[Run]](ctx, s.core, pathRuns, query)
 }
 
 // All iterates over every run from page p.Page (or 1) on, fetching each page

@@ -203,14 +203,7 @@ func (s *StorageService) ResolvePath(ctx context.Context, path string) (*File, e
 	if strings.TrimSpace(path) == "" {
 		return nil, invalidf("ResolvePath: empty path")
 	}
-	var file File
-	err := s.core.do(ctx, &request{
-		method: http.MethodGet, path: pathResolve, query: url.Values{"path": {path}}.Encode(),
-	}, &file)
-	if err != nil {
-		return nil, err
-	}
-	return &file, nil
+	return get[File](ctx, s.core, pathResolve, url.Values{"path": {path}}.Encode())
 }
 
 // uploadBody is the multipart body of an upload, opened once per attempt.

@@ -377,13 +377,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if fault.Latency > 0 {
-		// The server is slow to answer, once it has the whole request: the
-		// client's sending is over before the server holds it, so what the
-		// client sees does not depend on how fast its body went out.
-		if body, err := io.ReadAll(io.LimitReader(r.Body, maxHeldBody)); err == nil {
-			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
-		}
-		if err := s.sleep(r, tag, time.Duration(fault.Latency)); err != nil {
+		if err := s.hold(r, tag, time.Duration(fault.Latency)); err != nil {
 			return // the client gave up: no status
 		}
 	}
@@ -452,6 +446,16 @@ func (s *Server) retryAfter(f Fault) string {
 		return s.now().Add(d).UTC().Format(http.TimeFormat)
 	}
 	return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
+}
+
+// hold makes the server slow to answer r, once it has the whole request:
+// the client's sending is over before the server holds it, so what the
+// client sees does not depend on how fast its body went out.
+func (s *Server) hold(r *http.Request, tag string, d time.Duration) error {
+	if body, err := io.ReadAll(io.LimitReader(r.Body, maxHeldBody)); err == nil {
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
+	}
+	return s.sleep(r, tag, d)
 }
 
 // sleep waits d on the server's clock, or until the client goes away. On
