@@ -22,9 +22,17 @@ func FuzzRunUnmarshal(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var r Run
-		if err := json.Unmarshal(data, &r); err != nil {
+		var r, owned Run
+		err := json.Unmarshal(data, &r)
+		ownedErr := owned.decodeOwned(bytes.Clone(jsonTrim(data)))
+		if (err == nil) != (ownedErr == nil) {
+			t.Fatalf("the pipeline's one-pass decode disagrees: %v vs %v", ownedErr, err)
+		}
+		if err != nil {
 			return
+		}
+		if owned.ID != r.ID || owned.Status != r.Status || owned.DurationMS != r.DurationMS || !owned.CreatedAt.Equal(r.CreatedAt) || !bytes.Equal(owned.Raw, r.Raw) {
+			t.Fatalf("the pipeline's one-pass decode gives %+v, UnmarshalJSON %+v", owned, r)
 		}
 		if r.Raw != nil && !bytes.Equal(r.Raw, jsonTrim(data)) {
 			t.Fatalf("Raw %q is not the object received %q", r.Raw, data)

@@ -375,13 +375,19 @@ func decodeAnswer(r *request, resp *http.Response, b []byte, out any) error {
 	if out == nil {
 		return nil
 	}
-	if len(bytes.TrimSpace(b)) == 0 {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
 		if r.emptyOK {
 			return nil
 		}
 		return errMalformed(r, fmt.Sprintf("malformed response: empty body (status %d)", resp.StatusCode), nil)
 	}
-	err := json.Unmarshal(b, out)
+	var err error
+	if o, ok := out.(interface{ decodeOwned([]byte) error }); ok {
+		err = o.decodeOwned(b) // one pass, Raw without a copy: b is ours
+	} else {
+		err = json.Unmarshal(b, out)
+	}
 	if c, ok := out.(interface{ checkDecoded() error }); ok && err == nil {
 		err = c.checkDecoded()
 	}

@@ -9,6 +9,7 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -37,32 +38,58 @@ type Run struct {
 // UnmarshalJSON decodes a run object and keeps it whole in Raw. id, recipe_id
 // and status must be strings; created_at and duration_ms are read leniently
 // (an unreadable value is left zero, and stays visible in Raw).
-func (r *Run) UnmarshalJSON(b []byte) error {
+func (r *Run) UnmarshalJSON(b []byte) error { return r.decode(b, bytes.Clone(b)) }
+
+// decodeOwned decodes b, which the pipeline hands over and never reuses, in
+// one pass and without copying it for Raw.
+func (r *Run) decodeOwned(b []byte) error { return r.decode(b, b) }
+
+func (r *Run) decode(b, raw []byte) error {
 	if isNull(b) {
 		return nil
 	}
 	var w struct {
-		ID         string          `json:"id"`
-		RecipeID   string          `json:"recipe_id"`
-		Status     Status          `json:"status"`
-		CreatedAt  json.RawMessage `json:"created_at"`
-		DurationMS json.RawMessage `json:"duration_ms"`
+		ID         string      `json:"id"`
+		RecipeID   string      `json:"recipe_id"`
+		Status     Status      `json:"status"`
+		CreatedAt  lenientTime `json:"created_at"`
+		DurationMS lenientInt  `json:"duration_ms"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*r = Run{ID: w.ID, RecipeID: w.RecipeID, Status: w.Status, Raw: bytes.Clone(b)}
-	var created string
-	if json.Unmarshal(w.CreatedAt, &created) == nil {
-		r.CreatedAt, _ = time.Parse(time.RFC3339Nano, created)
+	*r = Run{ID: w.ID, RecipeID: w.RecipeID, Status: w.Status, CreatedAt: w.CreatedAt.t, DurationMS: int64(w.DurationMS), Raw: raw}
+	return nil
+}
+
+// lenientTime reads an RFC 3339 string, and anything else as the zero time.
+type lenientTime struct{ t time.Time }
+
+func (l *lenientTime) UnmarshalJSON(b []byte) error {
+	if len(b) < 2 || b[0] != '"' {
+		return nil
 	}
-	var ms json.Number
-	if json.Unmarshal(w.DurationMS, &ms) == nil {
-		if n, err := ms.Int64(); err == nil {
-			r.DurationMS = n
-		} else if f, err := ms.Float64(); err == nil && f >= -1<<62 && f <= 1<<62 {
-			r.DurationMS = int64(f)
-		}
+	s := string(b[1 : len(b)-1])
+	if bytes.IndexByte(b, '\\') >= 0 && json.Unmarshal(b, &s) != nil {
+		return nil
+	}
+	l.t, _ = time.Parse(time.RFC3339Nano, s)
+	return nil
+}
+
+// lenientInt reads a number, or a string holding one, truncating a
+// fraction; anything else, or a number out of range, is 0.
+type lenientInt int64
+
+func (l *lenientInt) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if len(s) >= 2 && s[0] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		*l = lenientInt(n)
+	} else if f, err := strconv.ParseFloat(s, 64); err == nil && f >= -1<<62 && f <= 1<<62 {
+		*l = lenientInt(f)
 	}
 	return nil
 }

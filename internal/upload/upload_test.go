@@ -113,7 +113,7 @@ func TestGuardCountsAndReports(t *testing.T) {
 // cancellation nor the caller: it runs on the pump.
 func TestGuardBlockingCallbackDoesNotBlockCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	inCallback, unblock := make(chan struct{}), make(chan struct{})
+	inCallback, unblock := make(chan struct{}, 1), make(chan struct{})
 	g := NewGuard(ctx, strings.NewReader(strings.Repeat("x", 3*ChunkSize)), false, func(int) {
 		select {
 		case inCallback <- struct{}{}:
