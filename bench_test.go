@@ -6,6 +6,9 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -44,8 +47,12 @@ func BenchmarkGet(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	client, err := NewClient(WithAPIKey(testKey), WithBaseURL(env.server.URL+"/v1")) // the real clock, as users have
+	if err != nil {
+		b.Fatal(err)
+	}
 	sdk := func() {
-		run, err := env.client.Runs.Get(ctx, "r1")
+		run, err := client.Runs.Get(ctx, "r1")
 		if err != nil || run.ID != "r1" {
 			b.Fatal(err)
 		}
@@ -65,14 +72,26 @@ func BenchmarkGet(b *testing.B) {
 	// The same number of calls each way, in the same run: the process's
 	// CPU (client and server) per SDK call over per raw call.
 	b.Run("cpu ratio", func(b *testing.B) {
-		rawCPU, sdkCPU := cpuOf(b.N, raw), cpuOf(b.N, sdk)
-		b.ReportMetric(float64(sdkCPU)/float64(rawCPU), "cpu-x-raw")
+		b.ReportMetric(cpuRatio(b.N, raw, sdk), "cpu-x-raw")
 	})
+}
+
+// cpuRatio is the CPU of n calls of sdk over that of n calls of raw, in
+// alternating blocks so that drift in the machine's load hits both alike.
+func cpuRatio(n int, raw, sdk func()) float64 {
+	const rounds = 8
+	per := max(1, n/rounds)
+	var r, s time.Duration
+	for range rounds {
+		r += cpuOf(per, raw)
+		s += cpuOf(per, sdk)
+	}
+	return float64(s) / float64(r)
 }
 
 // cpuOf is the CPU time n calls of f take, after a warm-up.
 func cpuOf(n int, f func()) time.Duration {
-	for range min(n, 10) {
+	for range min(n, 2) {
 		f()
 	}
 	start := cpuTime()
@@ -88,8 +107,17 @@ func cpuOf(n int, f func()) time.Duration {
 // process's CPU per SDK upload over per raw upload:
 //
 //	go test -run '^$' -bench BenchmarkUploadStream -benchtime 20x .
+//
+// STEWAI_BENCH_UPLOAD_MIB sets the size (default 64). Each sub-benchmark
+// also reports the process's peak RSS so far (Linux), so run one at a time
+// for a clean figure:
+//
+//	STEWAI_BENCH_UPLOAD_MIB=1024 go test -run '^$' -bench 'BenchmarkUploadStream/stewai' -benchtime 2x .
 func BenchmarkUploadStream(b *testing.B) {
-	const size = 64 << 20
+	size := int64(64 << 20)
+	if mib, err := strconv.Atoi(os.Getenv("STEWAI_BENCH_UPLOAD_MIB")); err == nil && mib > 0 {
+		size = int64(mib) << 20
+	}
 	env := setup(b)
 	countingUploadServer(env)
 	ctx := context.Background()
@@ -128,16 +156,17 @@ func BenchmarkUploadStream(b *testing.B) {
 		for range b.N {
 			raw()
 		}
+		reportPeakRSS(b)
 	})
 	b.Run("stewai Upload", func(b *testing.B) {
 		b.SetBytes(size)
 		for range b.N {
 			sdk()
 		}
+		reportPeakRSS(b)
 	})
 	b.Run("cpu ratio", func(b *testing.B) {
-		rawCPU, sdkCPU := cpuOf(b.N, raw), cpuOf(b.N, sdk)
-		b.ReportMetric(float64(sdkCPU)/float64(rawCPU), "cpu-x-raw")
+		b.ReportMetric(cpuRatio(b.N, raw, sdk), "cpu-x-raw")
 	})
 }
 
@@ -147,4 +176,20 @@ type zeroReader struct{}
 func (zeroReader) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// reportPeakRSS reports the process's peak resident set size so far, where
+// the system tells it (Linux).
+func reportPeakRSS(b *testing.B) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			if kb, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB")); err == nil {
+				b.ReportMetric(float64(kb)/1024, "peak-rss-MiB")
+			}
+		}
+	}
 }

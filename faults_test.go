@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -88,7 +89,7 @@ func faults(redirectTo string) []fault {
 		outcome: "ErrMalformedResponse"})
 	add(fault{name: "body not JSON, with the key echoed in its Content-Type", f: stewaitest.Fault{Status: 200, ContentType: "text/plain; key=" + matrixKey, Body: "ok"},
 		outcome: "ErrMalformedResponse"})
-	add(fault{name: "body larger than the 64 MiB cap", f: stewaitest.Fault{Status: 200, Body: tooLarge},
+	add(fault{name: "body larger than the 64 MiB cap", f: stewaitest.Fault{Status: 200, Body: tooLarge()},
 		outcome: "ErrResponseTooLarge"})
 	add(fault{name: "server slower than the request timeout", f: stewaitest.Fault{Latency: stewaitest.Duration(requestTimeout + time.Second)},
 		transient: true, delay: sched, outcome: "ErrRequestTimeout"})
@@ -106,7 +107,8 @@ func jsonEscaped(s string) string {
 	return b.String()
 }
 
-var tooLarge = `{"id":"x","padding":"` + strings.Repeat("x", 64<<20) + `"}`
+// tooLarge is a body over the 64 MiB cap, built only when the matrix runs.
+var tooLarge = sync.OnceValue(func() string { return `{"id":"x","padding":"` + strings.Repeat("x", 64<<20) + `"}` })
 
 // call is one column of the matrix.
 type call struct {

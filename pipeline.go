@@ -183,12 +183,15 @@ func (c *core) attempt(ctx context.Context, r *request, attempt int, out any) er
 	if err != nil {
 		return c.transportFailure(ctx, actx, r, err, timeout)
 	}
+	drained := false
 	defer func() {
-		// Drain a little so the connection can be reused, then close.
-		_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
+		if !drained { // drain a little so the connection can be reused
+			_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
+		}
 		resp.Body.Close()
 	}()
 	b, err := c.readAnswer(ctx, actx, r, resp, timeout)
+	drained = err == nil // a body read whole is at its end
 	if err != nil {
 		return err
 	}
