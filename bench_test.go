@@ -3,12 +3,18 @@ package stewai
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -192,4 +198,133 @@ func reportPeakRSS(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkConcurrentWaits compares n concurrent waits on one default
+// client with n raw polling loops (net/http + encoding/json, on a transport
+// with the same 64-connection cap, sleeping the same un-jittered schedule),
+// against one server that answers running for 4 polls, then done. It
+// reports the connections each opened, the peak heap each reached and the
+// CPU ratio:
+//
+//	go test -run '^$' -bench BenchmarkConcurrentWaits -benchtime 1x .
+func BenchmarkConcurrentWaits(b *testing.B) {
+	for _, n := range []int{1_000, 10_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) { benchmarkConcurrentWaits(b, n) })
+	}
+}
+
+func benchmarkConcurrentWaits(b *testing.B, n int) {
+	const pollsToDone = 5
+	polls := make([]atomic.Int32, n)
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1/runs/"), "/")
+		i, _ := strconv.Atoi(id)
+		status := StatusRunning
+		if polls[i].Add(1) >= pollsToDone {
+			status = StatusDone
+		}
+		writeJSON(w, http.StatusOK, runJSON(id, status))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	const initial, maxDelay = 5 * time.Millisecond, 20 * time.Millisecond
+	ctx := context.Background()
+
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxConnsPerHost, transport.MaxIdleConnsPerHost = defaultMaxConnsPerHost, defaultMaxConnsPerHost
+	hc := &http.Client{Transport: transport}
+	rawWait := func(i int) {
+		delay := initial
+		for {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/v1/runs/%d/", srv.URL, i), nil)
+			req.Header.Set("Authorization", "Bearer "+testKey)
+			resp, err := hc.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			var run struct{ Status Status }
+			err = json.NewDecoder(resp.Body).Decode(&run)
+			resp.Body.Close()
+			if err != nil || run.Status == StatusDone {
+				return
+			}
+			time.Sleep(delay)
+			delay = min(delay*3/2, maxDelay)
+		}
+	}
+	client, err := NewClient(WithAPIKey(testKey), WithBaseURL(srv.URL+"/v1"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sdkWait := func(i int) {
+		if _, err := client.Runs.Wait(ctx, strconv.Itoa(i), WithPollInterval(initial), WithMaxPollInterval(maxDelay)); err != nil {
+			b.Error(err)
+		}
+	}
+
+	var rawCPU, sdkCPU time.Duration
+	for range b.N {
+		for _, way := range []struct {
+			name string
+			wait func(int)
+			cpu  *time.Duration
+		}{{"raw", rawWait, &rawCPU}, {"sdk", sdkWait, &sdkCPU}} {
+			for i := range polls {
+				polls[i].Store(0)
+			}
+			conns.Store(0)
+			cpu, peak := measureWaits(n, way.wait)
+			*way.cpu += cpu
+			b.ReportMetric(float64(conns.Load()), way.name+"-conns")
+			b.ReportMetric(float64(peak)/(1<<20), way.name+"-peak-heap-MiB")
+		}
+	}
+	b.ReportMetric(float64(sdkCPU)/float64(rawCPU), "cpu-x-raw")
+}
+
+// measureWaits runs n waits at once and returns the CPU they took and the
+// peak heap growth seen while they ran (sampled every 5 ms).
+func measureWaits(n int, wait func(int)) (time.Duration, uint64) {
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		var m runtime.MemStats
+		for {
+			select {
+			case <-t.C:
+				runtime.ReadMemStats(&m)
+				if m.HeapAlloc > base.HeapAlloc && m.HeapAlloc-base.HeapAlloc > peak.Load() {
+					peak.Store(m.HeapAlloc - base.HeapAlloc)
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
+	start := cpuTime()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() { defer wg.Done(); wait(i) }()
+	}
+	wg.Wait()
+	cpu := cpuTime() - start
+	close(stop)
+	<-sampled
+	return cpu, peak.Load()
 }
