@@ -25,6 +25,7 @@ type command struct {
 	maxArgs int
 	flags   func(fs *flag.FlagSet, o *options)
 	run     func(ctx context.Context, c *cli, o *options, args []string) error
+	offline bool // needs no API client (and no key)
 }
 
 // options are the command flags; each command registers the ones it takes.
@@ -95,7 +96,7 @@ func init() {
 			example: "stewai resolve Reports/Q4.pdf", minArgs: 1, maxArgs: 1, run: runResolve},
 		{name: "recipes", usage: "stewai recipes [list] | stewai recipes contract RECIPE_ID", summary: "list your recipes, or print one's execution contract",
 			example: "stewai recipes contract 01JEXAMPLE00000000000000000", maxArgs: 2, run: runRecipes},
-		{name: "version", usage: "stewai version", summary: "print the version", example: "stewai version", run: runVersion},
+		{name: "version", usage: "stewai version", summary: "print the version", example: "stewai version", run: runVersion, offline: true},
 	}
 }
 
@@ -148,10 +149,7 @@ func (cmd *command) printUsage(w io.Writer) {
 func capitalize(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 
 func runRun(ctx context.Context, c *cli, o *options, args []string) error {
-	client, err := c.client()
-	if err != nil {
-		return err
-	}
+	client := c.api
 	params := stewai.CreateRunParams{RecipeID: args[0], Inputs: map[string]string{}}
 	for _, kv := range o.inputs {
 		name, value, _ := strings.Cut(kv, "=")
@@ -164,9 +162,11 @@ func runRun(ctx context.Context, c *cli, o *options, args []string) error {
 		}
 		params.Inputs[name] = value
 	}
-	if params.Ingest, err = c.ingestSources(ctx, client, o.ingest); err != nil {
+	ingest, err := c.ingestSources(ctx, client, o.ingest)
+	if err != nil {
 		return err
 	}
+	params.Ingest = ingest
 	run, err := client.Runs.Create(ctx, params, stewai.NoWait())
 	if err != nil {
 		return err
@@ -208,10 +208,7 @@ func (c *cli) ingestSources(ctx context.Context, client *stewai.Client, flags pa
 }
 
 func runGet(ctx context.Context, c *cli, _ *options, args []string) error {
-	client, err := c.client()
-	if err != nil {
-		return err
-	}
+	client := c.api
 	run, err := client.Runs.Get(ctx, args[0])
 	if err != nil {
 		return err
@@ -220,10 +217,7 @@ func runGet(ctx context.Context, c *cli, _ *options, args []string) error {
 }
 
 func runWait(ctx context.Context, c *cli, o *options, args []string) error {
-	client, err := c.client()
-	if err != nil {
-		return err
-	}
+	client := c.api
 	return c.wait(ctx, client, args[0], o)
 }
 
@@ -262,10 +256,7 @@ func (c *cli) wait(ctx context.Context, client *stewai.Client, runID string, o *
 }
 
 func runSteps(ctx context.Context, c *cli, _ *options, args []string) error {
-	client, err := c.client()
-	if err != nil {
-		return err
-	}
+	client := c.api
 	steps, err := client.Runs.Steps(ctx, args[0])
 	if err != nil {
 		return err
@@ -290,10 +281,7 @@ func runSteps(ctx context.Context, c *cli, _ *options, args []string) error {
 }
 
 func runOutputs(ctx context.Context, c *cli, _ *options, args []string) error {
-	client, err := c.client()
-	if err != nil {
-		return err
-	}
+	client := c.api
 	steps, err := client.Runs.Steps(ctx, args[0])
 	if err != nil {
 		return err
@@ -319,10 +307,7 @@ func runList(ctx context.Context, c *cli, o *options, _ []string) error {
 	if o.limit <= 0 {
 		return usagef(lookup("list"), "--limit must be positive")
 	}
-	client, err := c.client()
-	if err != nil {
-		return err
-	}
+	client := c.api
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	if !c.json {
 		fmt.Fprintln(tw, "ID\tRECIPE\tSTATUS\tCREATED\tDURATION")
@@ -347,10 +332,7 @@ func runList(ctx context.Context, c *cli, o *options, _ []string) error {
 }
 
 func runUpload(ctx context.Context, c *cli, o *options, args []string) error {
-	client, err := c.client()
-	if err != nil {
-		return err
-	}
+	client := c.api
 	var opts []stewai.UploadOption
 	if o.folder != "" {
 		opts = append(opts, stewai.InFolder(o.folder))
@@ -363,10 +345,7 @@ func runUpload(ctx context.Context, c *cli, o *options, args []string) error {
 }
 
 func runResolve(ctx context.Context, c *cli, _ *options, args []string) error {
-	client, err := c.client()
-	if err != nil {
-		return err
-	}
+	client := c.api
 	file, err := client.Storage.ResolvePath(ctx, args[0])
 	if err != nil {
 		return err
@@ -389,10 +368,7 @@ func runRecipes(ctx context.Context, c *cli, _ *options, args []string) error {
 }
 
 func (c *cli) listRecipes(ctx context.Context) error {
-	client, err := c.client()
-	if err != nil {
-		return err
-	}
+	client := c.api
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	if !c.json {
 		fmt.Fprintln(tw, "ID\tNAME")

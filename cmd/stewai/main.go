@@ -57,7 +57,8 @@ type cli struct {
 	json           bool
 	apiKey         string
 	baseURL        string
-	created        *stewai.Run // the run as created, before a wait's first poll
+	created        *stewai.Run    // the run as created, before a wait's first poll
+	api            *stewai.Client // made from the flags before a command that needs it runs
 }
 
 // usageError is bad usage: exit status 2, with the command's usage.
@@ -139,6 +140,13 @@ func (c *cli) runCommand(ctx context.Context, cmd *command, args []string) error
 	}
 	if len(pos) < cmd.minArgs || len(pos) > cmd.maxArgs {
 		return usagef(cmd, "%s: wrong number of arguments", cmd.name)
+	}
+	if !cmd.offline {
+		api, err := c.client()
+		if err != nil {
+			return err
+		}
+		c.api = api
 	}
 	return cmd.run(ctx, c, opts, pos)
 }

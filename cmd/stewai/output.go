@@ -55,10 +55,7 @@ func (c *cli) printFile(f *stewai.File) error {
 
 // printContract prints a recipe's execution contract, its steps in order.
 func (c *cli) printContract(ctx context.Context, recipeID string) error {
-	client, err := c.client()
-	if err != nil {
-		return err
-	}
+	client := c.api
 	contract, err := client.Recipes.ExecutionContract(ctx, recipeID)
 	if err != nil {
 		return err
