@@ -235,15 +235,17 @@ func NewClient(opts ...Option) (*Client, error) {
 	if logger == nil {
 		logger = slog.New(discardHandler{})
 	}
+	auth := []string{"Bearer " + key}
 	hc, err := httpClient(&s)
 	if err != nil {
 		return nil, err
 	}
 	c := &core{
 		apiKey:           func() string { return key },
+		authHeader:       func() []string { return auth },
+		uaHeader:         []string{ua},
 		baseURL:          base.String(),
 		http:             sameHostOnly(hc, base),
-		userAgent:        ua,
 		maxRetries:       s.MaxRetries,
 		requestTimeout:   s.RequestTimeout,
 		maxResponseBytes: s.MaxResponseBytes,

@@ -38,6 +38,9 @@ const (
 	maxRedirects      = 10
 )
 
+// jsonContentType is the header value of JSON bodies and of Accept.
+var jsonContentType = []string{"application/json"}
+
 // errTooManyRedirects ends a chain of redirects within the API host.
 var errTooManyRedirects = errors.New("stopped after 10 redirects")
 
@@ -48,10 +51,14 @@ type core struct {
 	// fmt prints nested struct fields under some verbs (%s, %q, %x) but
 	// never the variables a function value captures: no way of printing a
 	// Client, a service or a struct holding them shows the key.
-	apiKey           func() string
+	apiKey func() string
+	// authHeader returns the Authorization header's value list, built once
+	// (a closure for the same reason as apiKey). Header values are shared
+	// by every request and only read: a RoundTripper must not change them.
+	authHeader       func() []string
+	uaHeader         []string
 	baseURL          string // normalized: ends with "/"
 	http             *http.Client
-	userAgent        string
 	maxRetries       int
 	requestTimeout   time.Duration
 	maxResponseBytes int64
@@ -104,7 +111,7 @@ type body interface {
 type jsonBody []byte
 
 func (b jsonBody) open(context.Context) (io.Reader, error) { return bytes.NewReader(b), nil }
-func (jsonBody) contentType() string                       { return "application/json" }
+func (jsonBody) contentType() string                       { return jsonContentType[0] }
 func (b jsonBody) size() int64                             { return int64(len(b)) }
 func (jsonBody) replayable(context.Context, bool) bool     { return true }
 func (jsonBody) streams() bool                             { return false }
@@ -270,17 +277,22 @@ func (c *core) newHTTPRequest(ctx context.Context, r *request, progress func()) 
 	if err != nil {
 		return nil, errBuild(r, err)
 	}
+	h := req.Header // the keys are canonical; values built once are shared
 	if r.body != nil {
-		req.Header.Set("Content-Type", r.body.contentType())
+		if ct := r.body.contentType(); ct == jsonContentType[0] {
+			h["Content-Type"] = jsonContentType
+		} else {
+			h["Content-Type"] = []string{ct}
+		}
 		if req.GetBody == nil {
 			req.ContentLength = r.body.size()
 		}
 	}
-	req.Header.Set("Authorization", "Bearer "+c.apiKey())
-	req.Header.Set("User-Agent", c.userAgent)
-	req.Header.Set("Accept", "application/json")
+	h["Authorization"] = c.authHeader()
+	h["User-Agent"] = c.uaHeader
+	h["Accept"] = jsonContentType
 	if r.idempotencyKey != "" {
-		req.Header.Set("Idempotency-Key", r.idempotencyKey)
+		h["Idempotency-Key"] = []string{r.idempotencyKey}
 	}
 	return req, nil
 }
