@@ -90,11 +90,9 @@ func (s *MarketplaceService) Detail(ctx context.Context, recipeULID string) (*Ma
 
 // Run starts a run of a marketplace recipe with inputs, an ordinary
 // POST runs/ with the recipe's ULID as its recipe id, and waits for it as
-// RunsService.Create does (NoWait and the other wait options apply).
+// RunsService.Create does (NoWait and the other wait options apply). An
+// empty id fails with ErrInvalidParams, as Create's recipe id does.
 func (s *MarketplaceService) Run(ctx context.Context, recipeULID string, inputs map[string]string, opts ...WaitOption) (*Run, error) {
-	if recipeULID == "" {
-		return nil, invalidf("marketplace recipe id is empty")
-	}
 	runs := RunsService{core: s.core}
 	return runs.Create(ctx, CreateRunParams{RecipeID: recipeULID, Inputs: inputs}, opts...)
 }

@@ -27,10 +27,16 @@ func idPath(collection, what, id, suffix string) (string, error) {
 	if strings.TrimSpace(id) == "" {
 		return "", invalidf("%s is empty", what)
 	}
-	if id == "." || id == ".." {
+	if !usableID(id) {
 		return "", invalidf("%s %q is not an id", what, id)
 	}
 	return collection + url.PathEscape(id) + "/" + suffix, nil
+}
+
+// usableID reports whether id can name a resource in a path: not blank,
+// and not "." or "..", which a path would resolve away.
+func usableID(id string) bool {
+	return strings.TrimSpace(id) != "" && id != "." && id != ".."
 }
 
 // runPath returns "runs/{id}/" + suffix.

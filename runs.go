@@ -100,7 +100,7 @@ func (r *Run) checkDecoded() error {
 	if r.ID == "" {
 		return errors.New("run object has no id")
 	}
-	if strings.TrimSpace(r.ID) == "" || r.ID == "." || r.ID == ".." {
+	if !usableID(r.ID) {
 		return fmt.Errorf("run object has an unusable id %q", r.ID)
 	}
 	return nil

@@ -362,7 +362,11 @@ func runRecipes(ctx context.Context, c *cli, _ *options, args []string) error {
 	case sub == "list" && len(args) <= 1:
 		return c.listRecipes(ctx)
 	case sub == "contract" && len(args) == 2:
-		return c.printContract(ctx, args[1])
+		contract, err := c.api.Recipes.ExecutionContract(ctx, args[1])
+		if err != nil {
+			return err
+		}
+		return c.printContract(contract)
 	}
 	return usagef(lookup("recipes"), "recipes: want list, or contract RECIPE_ID")
 }

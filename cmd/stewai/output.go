@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -54,12 +53,7 @@ func (c *cli) printFile(f *stewai.File) error {
 }
 
 // printContract prints a recipe's execution contract, its steps in order.
-func (c *cli) printContract(ctx context.Context, recipeID string) error {
-	client := c.api
-	contract, err := client.Recipes.ExecutionContract(ctx, recipeID)
-	if err != nil {
-		return err
-	}
+func (c *cli) printContract(contract *stewai.ExecutionContract) error {
 	if c.json {
 		return c.printJSON(contract.Raw)
 	}
