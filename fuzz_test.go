@@ -16,8 +16,11 @@ func jsonTrim(b []byte) []byte { return bytes.Trim(b, " \t\r\n") }
 func FuzzRunUnmarshal(f *testing.F) {
 	for _, seed := range []string{
 		`{"id":"01JRUN","recipe_id":"01JEXAMPLE","status":"queued","created_at":"2026-01-15T10:30:00Z","duration_ms":0}`,
-		`{"id":"r","duration_ms":1500.5,"created_at":"2026-01-15T10:30:00.123+02:00","extra":[1,{"a":null}]}`,
+		`{"id":"r","status":"paused","duration_ms":1500.5,"created_at":"2026-01-15T10:30:00.123+02:00","extra":[1,{"a":null}]}`,
+		`{"id":"r2","status":"cancelled"}`,
 		`{"id":"r","duration_ms":"12","created_at":null}`, `{"duration_ms":1e300}`, `null`, `[]`, `{"id":7}`, ` {"id":"x"} `,
+		`{"ID":"a","id":"b","Status":"done"}`, `{"id":"a\u0062","status":"d\"one","id":null}`, `{"\u0069d":"x"}`,
+		`{"created_at":"2026-01-15T10:30:00Z","created_at":5,"duration_ms":{"a":[1]},"status":null}`, "{\"id\":\"\xff\"}",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -27,6 +30,17 @@ func FuzzRunUnmarshal(f *testing.F) {
 		ownedErr := owned.decodeOwned(bytes.Clone(jsonTrim(data)))
 		if (err == nil) != (ownedErr == nil) {
 			t.Fatalf("the pipeline's one-pass decode disagrees: %v vs %v", ownedErr, err)
+		}
+		var fast, general Run
+		if fast.decodeFast(data, data) {
+			if err := general.decodeGeneral(data, data); err != nil {
+				t.Fatalf("the fast decode took an object encoding/json rejects: %v", err)
+			}
+			if fast.ID != general.ID || fast.RecipeID != general.RecipeID || fast.Status != general.Status ||
+				fast.DurationMS != general.DurationMS || !fast.CreatedAt.Equal(general.CreatedAt) ||
+				fast.CreatedAt.Location().String() != general.CreatedAt.Location().String() {
+				t.Fatalf("the fast decode gives %+v, encoding/json %+v", fast, general)
+			}
 		}
 		if err != nil {
 			return

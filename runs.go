@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/oklog/ulid/v2"
+
+	"github.com/stewai/stewai-go/internal/jsonobj"
 )
 
 // Run is one execution of a recipe, as the server last described it.
@@ -48,6 +50,14 @@ func (r *Run) decode(b, raw []byte) error {
 	if isNull(b) {
 		return nil
 	}
+	if r.decodeFast(b, raw) {
+		return nil
+	}
+	return r.decodeGeneral(b, raw)
+}
+
+// decodeGeneral decodes any run object, with encoding/json.
+func (r *Run) decodeGeneral(b, raw []byte) error {
 	var w struct {
 		ID         string      `json:"id"`
 		RecipeID   string      `json:"recipe_id"`
@@ -69,11 +79,15 @@ func (l *lenientTime) UnmarshalJSON(b []byte) error {
 	if len(b) < 2 || b[0] != '"' {
 		return nil
 	}
-	s := string(b[1 : len(b)-1])
-	if bytes.IndexByte(b, '\\') >= 0 && json.Unmarshal(b, &s) != nil {
-		return nil
+	text, plain := jsonobj.String(b)
+	if !plain {
+		var s string
+		if json.Unmarshal(b, &s) != nil {
+			return nil
+		}
+		text = []byte(s)
 	}
-	l.t, _ = time.Parse(time.RFC3339Nano, s)
+	l.t, _ = time.Parse(time.RFC3339Nano, string(text)) // no copy: Parse keeps nothing of it
 	return nil
 }
 
