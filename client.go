@@ -112,7 +112,10 @@ func WithHTTPClient(c *http.Client) Option {
 // host, when it uses its own transport (no WithHTTPClient); the default is
 // 64. Requests beyond the cap wait for a connection, and the idle pool keeps
 // as many, so that many concurrent waits reuse connections instead of
-// dialling anew for every burst of polls. With WithHTTPClient, set the
+// dialling anew for every burst of polls. The polls of all waits run on as
+// many goroutines as the cap (16 times as many once the API has answered
+// over HTTP/2, whose connections carry many requests at once); a wait's
+// own goroutine only sleeps between them. With WithHTTPClient, set the
 // caller's transport instead: this option is then an error.
 func WithMaxConnsPerHost(n int) Option {
 	return func(s *config.Settings) error {
@@ -252,6 +255,9 @@ func NewClient(opts ...Option) (*Client, error) {
 		log:              logger,
 		clock:            s.Clock,
 	}
+	if s.HTTPClient == nil {
+		c.pollers = newPollers(maxConns(&s))
+	}
 	return &Client{
 		Runs:        &RunsService{c},
 		Storage:     &StorageService{c},
@@ -272,10 +278,7 @@ func httpClient(s *config.Settings) (*http.Client, error) {
 		}
 		return s.HTTPClient, nil
 	}
-	n := s.MaxConnsPerHost
-	if n == 0 {
-		n = defaultMaxConnsPerHost
-	}
+	n := maxConns(s)
 	t, ok := http.DefaultTransport.(*http.Transport)
 	if ok {
 		t = t.Clone()
@@ -287,6 +290,14 @@ func httpClient(s *config.Settings) (*http.Client, error) {
 	t.MaxIdleConnsPerHost = n
 	t.MaxIdleConns = max(t.MaxIdleConns, n)
 	return &http.Client{Transport: t}, nil
+}
+
+// maxConns is the cap on connections of the SDK's own transport.
+func maxConns(s *config.Settings) int {
+	if s.MaxConnsPerHost == 0 {
+		return defaultMaxConnsPerHost
+	}
+	return s.MaxConnsPerHost
 }
 
 // apiKey returns the key given with WithAPIKey, or else STEWAI_API_KEY.

@@ -64,6 +64,9 @@ type core struct {
 	maxResponseBytes int64
 	log              *slog.Logger
 	clock            clock.Clock
+	// pollers run the polls of waits, when the client has its own
+	// transport (pollers.go); nil otherwise.
+	pollers *pollers
 }
 
 // request is one API call, as the services describe it to the pipeline.
@@ -308,6 +311,9 @@ func (c *core) send(ctx context.Context, req *http.Request, r *request, attempt 
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, err
+	}
+	if resp.ProtoMajor >= 2 && c.pollers != nil {
+		c.pollers.multiplexed()
 	}
 	c.log.LogAttrs(ctx, slog.LevelDebug, "stewai: request",
 		slog.String("method", r.method), slog.String("path", r.path),

@@ -175,6 +175,8 @@ type waiter struct {
 	runID string
 	path  string
 	cfg   waitConfig
+	// polled is told when a poll run on the client's pollers has ended.
+	polled chan struct{}
 }
 
 // waiter returns the waiter of Wait and Watch for runID.
@@ -191,7 +193,11 @@ func newWaiter(c *core, runID string, cfg waitConfig) (*waiter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &waiter{core: c, runID: runID, path: path, cfg: cfg}, nil
+	w := &waiter{core: c, runID: runID, path: path, cfg: cfg}
+	if c.pollers != nil {
+		w.polled = make(chan struct{}, 1)
+	}
+	return w, nil
 }
 
 // errStopped ends a loop whose observer asked it to stop.
@@ -220,6 +226,8 @@ func (w *waiter) loop(ctx context.Context, run *Run, seen func(*Run) bool) (*Run
 	defer leave()
 	seen = w.idleWhile(ctx, seen)
 	deadline := clk.Now().Add(w.cfg.timeout)
+	queue, stop := w.queueContext(ctx)
+	defer stop()
 	schedule := retry.NewSchedule(w.cfg.pollInterval, w.cfg.maxPollInterval, pollFactor, pollJitter, clk)
 	var lastErr error // the last poll's error, while polls fail
 	var delay time.Duration
@@ -241,7 +249,7 @@ func (w *waiter) loop(ctx context.Context, run *Run, seen func(*Run) bool) (*Run
 		if !clk.Now().Before(deadline) {
 			return run, w.timeout(run, lastErr)
 		}
-		got, err := w.poll(ctx, deadline)
+		got, err := w.poll(ctx, queue, deadline)
 		switch {
 		case err == nil:
 			changed := run == nil || run.Status != got.Status
@@ -276,15 +284,35 @@ func (w *waiter) idleWhile(ctx context.Context, seen func(*Run) bool) func(*Run)
 	}
 }
 
+// queueContext returns the context in which a poll waits for one of the
+// client's pollers: ctx, ended when the wait's timeout passes.
+func (w *waiter) queueContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if w.core.pollers == nil {
+		return ctx, func() {}
+	}
+	return w.core.clock.WithTimeout(ctx, w.cfg.timeout, ErrWaitTimeout)
+}
+
 // poll fetches the run once, within the wait's deadline: the wait is its
-// own retry schedule.
-func (w *waiter) poll(ctx context.Context, deadline time.Time) (*Run, error) {
-	var run Run
-	err := w.core.do(ctx, &request{method: http.MethodGet, path: w.path, deadline: deadline, noRetry: true}, &run)
+// own retry schedule. On a client with pollers, it runs on one of them;
+// queue bounds the wait for a free one.
+func (w *waiter) poll(ctx, queue context.Context, deadline time.Time) (*Run, error) {
+	r := &request{method: http.MethodGet, path: w.path, deadline: deadline, noRetry: true}
+	run := new(Run)
+	var err error
+	fetch := func() { err = w.core.do(ctx, r, run) }
+	if p := w.core.pollers; p == nil {
+		fetch()
+	} else if !p.run(queue, fetch, w.polled) {
+		if ctx.Err() != nil {
+			return nil, errCanceled(r, ctx.Err())
+		}
+		return nil, errNoTimeLeft(r)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return &run, nil
+	return run, nil
 }
 
 // timeout is the error of a wait whose time ran out.

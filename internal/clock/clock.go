@@ -58,6 +58,10 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
+	if ctx.Done() == nil { // never cancelled: no timer to make and stop
+		time.Sleep(d)
+		return nil
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
