@@ -83,9 +83,12 @@ func BenchmarkGet(b *testing.B) {
 }
 
 // cpuRatio is the CPU of n calls of sdk over that of n calls of raw, in
-// alternating blocks so that drift in the machine's load hits both alike.
+// up to 32 alternating blocks so that drift in the machine's load hits
+// both alike, after one warm-up call of each.
 func cpuRatio(n int, raw, sdk func()) float64 {
-	const rounds = 8
+	raw()
+	sdk()
+	rounds := max(1, min(n, 32))
 	per := max(1, n/rounds)
 	var r, s time.Duration
 	for range rounds {
@@ -95,11 +98,8 @@ func cpuRatio(n int, raw, sdk func()) float64 {
 	return float64(s) / float64(r)
 }
 
-// cpuOf is the CPU time n calls of f take, after a warm-up.
+// cpuOf is the CPU time n calls of f take.
 func cpuOf(n int, f func()) time.Duration {
-	for range min(n, 2) {
-		f()
-	}
 	start := cpuTime()
 	for range n {
 		f()
@@ -219,8 +219,7 @@ func BenchmarkConcurrentWaits(b *testing.B) {
 func benchmarkConcurrentWaits(b *testing.B, n int) {
 	const pollsToDone = 5
 	polls := make([]atomic.Int32, n)
-	var conns atomic.Int64
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1/runs/"), "/")
 		i, _ := strconv.Atoi(id)
 		status := StatusRunning
@@ -229,12 +228,6 @@ func benchmarkConcurrentWaits(b *testing.B, n int) {
 		}
 		writeJSON(w, http.StatusOK, runJSON(id, status))
 	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	srv.Start()
 	defer srv.Close()
 	const initial, maxDelay = 5 * time.Millisecond, 20 * time.Millisecond
 	ctx := context.Background()
@@ -275,22 +268,30 @@ func benchmarkConcurrentWaits(b *testing.B, n int) {
 	type way struct {
 		name        string
 		wait        func(int)
-		closeIdle   func()
+		transport   *http.Transport
+		dials       atomic.Int64 // connections the client opened this round
 		cpu         time.Duration
 		conns, peak int64 // the most of any round
 	}
-	ways := []*way{{name: "raw", wait: rawWait, closeIdle: hc.CloseIdleConnections},
-		{name: "sdk", wait: sdkWait, closeIdle: client.core.http.CloseIdleConnections}}
+	ways := []*way{{name: "raw", wait: rawWait, transport: transport},
+		{name: "sdk", wait: sdkWait, transport: client.core.http.Transport.(*http.Transport)}}
+	for _, w := range ways { // count on the client: a late dial of one is not the other's
+		dial := w.transport.DialContext
+		w.transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			w.dials.Add(1)
+			return dial(ctx, network, addr)
+		}
+	}
 	for range b.N {
 		for _, w := range ways {
 			for i := range polls {
 				polls[i].Store(0)
 			}
-			w.closeIdle() // each round dials its own connections
-			conns.Store(0)
+			w.transport.CloseIdleConnections() // each round opens its own connections
+			w.dials.Store(0)
 			cpu, peak := measureWaits(n, w.wait)
 			w.cpu += cpu
-			w.conns, w.peak = max(w.conns, conns.Load()), max(w.peak, int64(peak))
+			w.conns, w.peak = max(w.conns, w.dials.Load()), max(w.peak, int64(peak))
 		}
 	}
 	for _, w := range ways {
