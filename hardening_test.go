@@ -57,7 +57,9 @@ func TestHTTPClientTimeoutIsARequestTimeout(t *testing.T) {
 	require.ErrorIs(t, err, ErrRequestTimeout)
 	assert.NotErrorIs(t, err, context.DeadlineExceeded, "the caller's context has no deadline")
 	assert.Contains(t, err.Error(), "http.Client's timeout")
-	assert.Equal(t, int64(2), env.requests.Load(), "a timeout is transient: retried")
+	// Counted by the client: under load the retry's 20 ms may run out
+	// before the server has taken the request.
+	assert.Contains(t, err.Error(), "(after 2 attempts)", "a timeout is transient: retried")
 }
 
 // A create whose answer has an id that cannot reach the run is a malformed

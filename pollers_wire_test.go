@@ -22,16 +22,13 @@ func TestPollersFollowTheProtocol(t *testing.T) {
 		srv.EnableHTTP2 = h2
 		srv.StartTLS()
 		defer srv.Close()
-		// The SDK's own transport is a clone of http.DefaultTransport: make
-		// that one trust the test server for the time of NewClient.
-		trusting := srv.Client().Transport.(*http.Transport).Clone()
-		trusting.ForceAttemptHTTP2 = true
-		defaultTransport := http.DefaultTransport
-		http.DefaultTransport = trusting
 		client, err := NewClient(WithAPIKey(testKey), WithBaseURL(srv.URL+"/v1"), WithMaxConnsPerHost(3))
-		http.DefaultTransport = defaultTransport
 		require.NoError(t, err)
-		defer client.core.http.CloseIdleConnections()
+		// Make the client's own transport trust the test server, before its
+		// first request (when it sets up HTTP/2).
+		own := client.core.http.Transport.(*http.Transport)
+		own.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+		defer own.CloseIdleConnections()
 
 		p := client.core.pollers
 		require.NotNil(t, p)
