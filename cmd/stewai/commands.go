@@ -149,7 +149,6 @@ func (cmd *command) printUsage(w io.Writer) {
 func capitalize(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 
 func runRun(ctx context.Context, c *cli, o *options, args []string) error {
-	client := c.api
 	params := stewai.CreateRunParams{RecipeID: args[0], Inputs: map[string]string{}}
 	for _, kv := range o.inputs {
 		name, value, _ := strings.Cut(kv, "=")
@@ -162,12 +161,12 @@ func runRun(ctx context.Context, c *cli, o *options, args []string) error {
 		}
 		params.Inputs[name] = value
 	}
-	ingest, err := c.ingestSources(ctx, client, o.ingest)
+	ingest, err := c.ingestSources(ctx, o.ingest)
 	if err != nil {
 		return err
 	}
 	params.Ingest = ingest
-	run, err := client.Runs.Create(ctx, params, stewai.NoWait())
+	run, err := c.api.Runs.Create(ctx, params, stewai.NoWait())
 	if err != nil {
 		return err
 	}
@@ -175,12 +174,12 @@ func runRun(ctx context.Context, c *cli, o *options, args []string) error {
 		return c.printRun(run)
 	}
 	c.created = run // what the create answer said, shown until the first poll
-	return c.wait(ctx, client, run.ID, o)
+	return c.wait(ctx, run.ID, o)
 }
 
 // ingestSources turns --ingest STEP=URI flags into sources, uploading
 // STEP=@PATH files first.
-func (c *cli) ingestSources(ctx context.Context, client *stewai.Client, flags pairs) (map[string][]stewai.IngestSource, error) {
+func (c *cli) ingestSources(ctx context.Context, flags pairs) (map[string][]stewai.IngestSource, error) {
 	if len(flags) == 0 {
 		return nil, nil
 	}
@@ -190,7 +189,7 @@ func (c *cli) ingestSources(ctx context.Context, client *stewai.Client, flags pa
 		var src stewai.IngestSource
 		switch {
 		case strings.HasPrefix(uri, "@"):
-			file, err := client.Storage.UploadFile(ctx, uri[1:])
+			file, err := c.api.Storage.UploadFile(ctx, uri[1:])
 			if err != nil {
 				return nil, err
 			}
@@ -208,8 +207,7 @@ func (c *cli) ingestSources(ctx context.Context, client *stewai.Client, flags pa
 }
 
 func runGet(ctx context.Context, c *cli, _ *options, args []string) error {
-	client := c.api
-	run, err := client.Runs.Get(ctx, args[0])
+	run, err := c.api.Runs.Get(ctx, args[0])
 	if err != nil {
 		return err
 	}
@@ -217,8 +215,7 @@ func runGet(ctx context.Context, c *cli, _ *options, args []string) error {
 }
 
 func runWait(ctx context.Context, c *cli, o *options, args []string) error {
-	client := c.api
-	return c.wait(ctx, client, args[0], o)
+	return c.wait(ctx, args[0], o)
 }
 
 // interruptedError is a wait the user interrupted: the run goes on.
@@ -229,11 +226,11 @@ func (e *interruptedError) Error() string {
 }
 
 // wait follows the run until it ends, live on a terminal, and prints it.
-func (c *cli) wait(ctx context.Context, client *stewai.Client, runID string, o *options) error {
+func (c *cli) wait(ctx context.Context, runID string, o *options) error {
 	display := c.startDisplay()
 	var last *stewai.Run
 	var err error
-	for run, werr := range client.Runs.Watch(ctx, runID, stewai.WithTimeout(o.timeout), stewai.WithPollInterval(o.pollInterval)) {
+	for run, werr := range c.api.Runs.Watch(ctx, runID, stewai.WithTimeout(o.timeout), stewai.WithPollInterval(o.pollInterval)) {
 		if run != nil {
 			last = run
 			display.show(run)
@@ -256,8 +253,7 @@ func (c *cli) wait(ctx context.Context, client *stewai.Client, runID string, o *
 }
 
 func runSteps(ctx context.Context, c *cli, _ *options, args []string) error {
-	client := c.api
-	steps, err := client.Runs.Steps(ctx, args[0])
+	steps, err := c.api.Runs.Steps(ctx, args[0])
 	if err != nil {
 		return err
 	}
@@ -281,8 +277,7 @@ func runSteps(ctx context.Context, c *cli, _ *options, args []string) error {
 }
 
 func runOutputs(ctx context.Context, c *cli, _ *options, args []string) error {
-	client := c.api
-	steps, err := client.Runs.Steps(ctx, args[0])
+	steps, err := c.api.Runs.Steps(ctx, args[0])
 	if err != nil {
 		return err
 	}
@@ -307,13 +302,12 @@ func runList(ctx context.Context, c *cli, o *options, _ []string) error {
 	if o.limit <= 0 {
 		return usagef(lookup("list"), "--limit must be positive")
 	}
-	client := c.api
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	if !c.json {
 		fmt.Fprintln(tw, "ID\tRECIPE\tSTATUS\tCREATED\tDURATION")
 	}
 	n := 0
-	for run, err := range client.Runs.All(ctx, stewai.ListRunsParams{Status: stewai.Status(o.status), PageSize: min(o.limit, 100)}) {
+	for run, err := range c.api.Runs.All(ctx, stewai.ListRunsParams{Status: stewai.Status(o.status), PageSize: min(o.limit, 100)}) {
 		if err != nil {
 			return err
 		}
@@ -332,12 +326,11 @@ func runList(ctx context.Context, c *cli, o *options, _ []string) error {
 }
 
 func runUpload(ctx context.Context, c *cli, o *options, args []string) error {
-	client := c.api
 	var opts []stewai.UploadOption
 	if o.folder != "" {
 		opts = append(opts, stewai.InFolder(o.folder))
 	}
-	file, err := client.Storage.UploadFile(ctx, args[0], opts...)
+	file, err := c.api.Storage.UploadFile(ctx, args[0], opts...)
 	if err != nil {
 		return err
 	}
@@ -345,8 +338,7 @@ func runUpload(ctx context.Context, c *cli, o *options, args []string) error {
 }
 
 func runResolve(ctx context.Context, c *cli, _ *options, args []string) error {
-	client := c.api
-	file, err := client.Storage.ResolvePath(ctx, args[0])
+	file, err := c.api.Storage.ResolvePath(ctx, args[0])
 	if err != nil {
 		return err
 	}
@@ -372,12 +364,11 @@ func runRecipes(ctx context.Context, c *cli, _ *options, args []string) error {
 }
 
 func (c *cli) listRecipes(ctx context.Context) error {
-	client := c.api
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	if !c.json {
 		fmt.Fprintln(tw, "ID\tNAME")
 	}
-	for r, err := range client.Recipes.All(ctx, stewai.ListRecipesParams{}) {
+	for r, err := range c.api.Recipes.All(ctx, stewai.ListRecipesParams{}) {
 		if err != nil {
 			return err
 		}
