@@ -3,7 +3,10 @@
 // reads faster than reflection does.
 package jsonobj
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // Members calls fn with the raw key (quotes included, escapes kept) and the
 // raw value of each member of the JSON object b, in order, until fn returns
@@ -42,10 +45,8 @@ func String(s []byte) (text []byte, ok bool) {
 		return nil, false
 	}
 	text = s[1 : len(s)-1]
-	for _, c := range text {
-		if c == '\\' {
-			return nil, false
-		}
+	if bytes.IndexByte(text, '\\') >= 0 {
+		return nil, false
 	}
 	return text, true
 }
