@@ -9,10 +9,6 @@ import (
 	"unicode/utf8"
 )
 
-// jsonTrim trims JSON whitespace, which the decoder does not pass to
-// UnmarshalJSON.
-func jsonTrim(b []byte) []byte { return bytes.Trim(b, " \t\r\n") }
-
 func FuzzRunUnmarshal(f *testing.F) {
 	for _, seed := range []string{
 		`{"id":"01JRUN","recipe_id":"01JEXAMPLE","status":"queued","created_at":"2026-01-15T10:30:00Z","duration_ms":0}`,
@@ -27,7 +23,7 @@ func FuzzRunUnmarshal(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var r, owned Run
 		err := json.Unmarshal(data, &r)
-		ownedErr := owned.decodeOwned(bytes.Clone(jsonTrim(data)))
+		ownedErr := owned.decodeOwned(bytes.Clone(trimJSONSpace(data)))
 		if (err == nil) != (ownedErr == nil) {
 			t.Fatalf("the pipeline's one-pass decode disagrees: %v vs %v", ownedErr, err)
 		}
@@ -48,7 +44,7 @@ func FuzzRunUnmarshal(f *testing.F) {
 		if owned.ID != r.ID || owned.Status != r.Status || owned.DurationMS != r.DurationMS || !owned.CreatedAt.Equal(r.CreatedAt) || !bytes.Equal(owned.Raw, r.Raw) {
 			t.Fatalf("the pipeline's one-pass decode gives %+v, UnmarshalJSON %+v", owned, r)
 		}
-		if r.Raw != nil && !bytes.Equal(r.Raw, jsonTrim(data)) {
+		if r.Raw != nil && !bytes.Equal(r.Raw, trimJSONSpace(data)) {
 			t.Fatalf("Raw %q is not the object received %q", r.Raw, data)
 		}
 		if _, err := json.Marshal(r); err != nil {
@@ -73,7 +69,7 @@ func FuzzRunStepsUnmarshal(f *testing.F) {
 		if err := json.Unmarshal(data, &s); err != nil {
 			return
 		}
-		if s.Raw != nil && !bytes.Equal(s.Raw, jsonTrim(data)) {
+		if s.Raw != nil && !bytes.Equal(s.Raw, trimJSONSpace(data)) {
 			t.Fatalf("Raw %q is not the answer received %q", s.Raw, data)
 		}
 		_ = s.Usage()

@@ -396,7 +396,7 @@ func decodeAnswer(r *request, resp *http.Response, b []byte, out any) error {
 	if out == nil {
 		return nil
 	}
-	b = bytes.TrimSpace(b)
+	b = trimJSONSpace(b)
 	if len(b) == 0 {
 		if r.emptyOK {
 			return nil
