@@ -188,12 +188,17 @@ func TestUploadMakingProgressIsNotCut(t *testing.T) {
 		got := readUpload(t, r)
 		writeJSON(w, 201, fileJSON(got.filename, len(got.content)))
 	})
-	// Each chunk of the content arrives 4 s (of the fake clock) after the
-	// last: 10 chunks take 40 s, four times the request timeout.
-	content := &slowReader{clock: env.clock, chunks: 10, every: 4 * time.Second}
+	// Each chunk of the content arrives 3 s (of the fake clock) after the
+	// last: 12 chunks take 36 s, more than three times the request timeout.
+	// The upload reads at most three chunks ahead of what the transport
+	// has sent (two buffers, one being filled), and this reader moves the
+	// clock as it is read, so the clock can run 3 × 3 s = 9 s past the last
+	// progress the transport made: under the 10 s timeout. At 4 s a chunk it
+	// would be 12 s, and the upload rightly cut.
+	content := &slowReader{clock: env.clock, chunks: 12, every: 3 * time.Second}
 	file, err := env.client.Storage.Upload(testContext(t), content, "slow.bin")
 	require.NoError(t, err)
-	assert.Equal(t, int64(10*1024), file.SizeBytes)
+	assert.Equal(t, int64(12*1024), file.SizeBytes)
 }
 
 // slowReader yields a KiB per read, moving the fake clock on before each.
