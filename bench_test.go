@@ -233,7 +233,7 @@ func benchmarkConcurrentWaits(b *testing.B, n int) {
 	ctx := context.Background()
 
 	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxConnsPerHost, transport.MaxIdleConnsPerHost = defaultMaxConnsPerHost, defaultMaxConnsPerHost
+	transport.MaxConnsPerHost, transport.MaxIdleConnsPerHost = DefaultMaxConnsPerHost, DefaultMaxConnsPerHost
 	hc := &http.Client{Transport: transport}
 	rawWait := func(i int) {
 		delay := initial

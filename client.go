@@ -42,9 +42,6 @@ const (
 )
 
 const (
-	defaultMaxConnsPerHost  = 64
-	defaultMaxRetries       = 2
-	defaultRequestTimeout   = 60 * time.Second
 	defaultMaxResponseBytes = 64 << 20
 )
 
@@ -209,8 +206,8 @@ func withClock(c clock.Clock) Option { return config.WithClock(c) }
 // environment value fails with one matching ErrInvalidParams.
 func NewClient(opts ...Option) (*Client, error) {
 	s := config.Settings{
-		MaxRetries:       defaultMaxRetries,
-		RequestTimeout:   defaultRequestTimeout,
+		MaxRetries:       DefaultMaxRetries,
+		RequestTimeout:   DefaultRequestTimeout,
 		MaxResponseBytes: defaultMaxResponseBytes,
 		Clock:            clock.Real,
 	}
@@ -295,7 +292,7 @@ func httpClient(s *config.Settings) (*http.Client, error) {
 // maxConns is the cap on connections of the SDK's own transport.
 func maxConns(s *config.Settings) int {
 	if s.MaxConnsPerHost == 0 {
-		return defaultMaxConnsPerHost
+		return DefaultMaxConnsPerHost
 	}
 	return s.MaxConnsPerHost
 }

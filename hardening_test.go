@@ -101,7 +101,7 @@ func TestWaitRetryAfterBounds(t *testing.T) {
 		run, err := env.client.Runs.Wait(testContext(t), "r1")
 		require.NoError(t, err, "the run was done: the wait must see it, not sleep to its deadline")
 		assert.Equal(t, StatusDone, run.Status)
-		assert.Equal(t, []time.Duration{maxRetryWait}, env.clock.Sleeps())
+		assert.Equal(t, []time.Duration{MaxRetryAfter}, env.clock.Sleeps())
 	})
 	t.Run("floored at the schedule", func(t *testing.T) {
 		env := setup(t)

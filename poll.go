@@ -12,16 +12,6 @@ import (
 	"github.com/stewai/stewai-go/internal/retry"
 )
 
-// The wait schedule, as in the official Python SDK: the first delay is the
-// poll interval ± 20 %, and each next one 1.5 times longer, up to the maximum.
-const (
-	defaultWaitTimeout     = 300 * time.Second
-	defaultPollInterval    = 500 * time.Millisecond
-	defaultMaxPollInterval = 5 * time.Second
-	pollFactor             = 1.5
-	pollJitter             = 0.2
-)
-
 // WaitOption configures how Create and Wait wait for a run to end.
 type WaitOption func(*waitConfig) error
 
@@ -93,9 +83,9 @@ func OnStatusChange(fn func(run *Run)) WaitOption {
 
 func newWaitConfig(opts []WaitOption, create bool) (waitConfig, error) {
 	c := waitConfig{
-		timeout:         defaultWaitTimeout,
-		pollInterval:    defaultPollInterval,
-		maxPollInterval: defaultMaxPollInterval,
+		timeout:         DefaultWaitTimeout,
+		pollInterval:    DefaultPollInterval,
+		maxPollInterval: DefaultMaxPollInterval,
 	}
 	for _, opt := range opts {
 		if opt == nil {

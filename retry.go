@@ -15,14 +15,42 @@ import (
 // a server's Retry-After is followed. internal/retry holds the mechanics
 // (the jittered schedule, Retry-After parsing).
 
+// The defaults a client and its waits start from. Commands and programs
+// that show or reuse a default refer to these rather than copy them.
+const (
+	// DefaultWaitTimeout bounds a wait unless WithTimeout says otherwise.
+	DefaultWaitTimeout = 300 * time.Second
+	// DefaultPollInterval is the first delay between the polls of a wait
+	// (WithPollInterval); each next delay is 1.5 times longer.
+	DefaultPollInterval = 500 * time.Millisecond
+	// DefaultMaxPollInterval caps the delay between polls (WithMaxPollInterval).
+	DefaultMaxPollInterval = 5 * time.Second
+	// DefaultRequestTimeout bounds each attempt of a request (WithRequestTimeout).
+	DefaultRequestTimeout = 60 * time.Second
+	// DefaultMaxRetries is how many times a transient failure of one call is
+	// retried (WithMaxRetries).
+	DefaultMaxRetries = 2
+	// DefaultMaxConnsPerHost caps the connections of the SDK's own transport
+	// over HTTP/1.1 (WithMaxConnsPerHost).
+	DefaultMaxConnsPerHost = 64
+	// MaxRetryAfter is the longest a server's Retry-After is followed, by
+	// calls and waits alike; a longer one is cut to this.
+	MaxRetryAfter = 60 * time.Second
+)
+
+// The wait schedule, as in the official Python SDK: the first delay is the
+// poll interval ± 20 %, and each next one 1.5 times longer, up to the maximum.
+const (
+	pollFactor = 1.5
+	pollJitter = 0.2
+)
+
 const (
 	// The schedule between attempts of one call.
 	retryInitial = 500 * time.Millisecond
 	retryMax     = 8 * time.Second
 	retryFactor  = 2
 	retryJitter  = 0.25
-	// maxRetryWait caps a server's Retry-After, for calls and waits alike.
-	maxRetryWait = 60 * time.Second
 )
 
 // retrier is implemented by the errors of this package that know whether
@@ -61,14 +89,14 @@ func newCallBackoff(clk clock.Clock) *retry.Schedule {
 
 // retryDelay is how long to wait after err before trying again, for calls
 // and waits alike: the server's Retry-After when it sent one, capped at
-// maxRetryWait and floored at the schedule's shortest next delay (a tiny
+// MaxRetryAfter and floored at the schedule's shortest next delay (a tiny
 // Retry-After cannot make anyone poll faster than the schedule), and the
 // schedule's next delay otherwise (the schedule moves on only then). A
 // wait also clamps the delay to the time it has left.
 func retryDelay(err error, schedule *retry.Schedule) time.Duration {
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
-		return max(min(apiErr.RetryAfter, maxRetryWait), schedule.Floor())
+		return max(min(apiErr.RetryAfter, MaxRetryAfter), schedule.Floor())
 	}
 	return schedule.Next()
 }

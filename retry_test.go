@@ -94,7 +94,7 @@ func TestRetryAfter(t *testing.T) {
 		{"seconds", func(time.Time) string { return "7" }, 7 * time.Second},
 		{"fractional seconds", func(time.Time) string { return "1.5" }, 1500 * time.Millisecond},
 		{"HTTP date", func(now time.Time) string { return now.Add(12 * time.Second).UTC().Format(http.TimeFormat) }, 12 * time.Second},
-		{"capped", func(time.Time) string { return "3600" }, maxRetryWait},
+		{"capped", func(time.Time) string { return "3600" }, MaxRetryAfter},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := setup(t)
