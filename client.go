@@ -18,13 +18,10 @@ package stewai
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -59,13 +56,6 @@ type Client struct {
 
 	core *core
 }
-
-// RunsService is the runs part of the API; use it as Client.Runs.
-type RunsService struct{ core *core }
-
-// StorageService is the storage (Pantry) part of the API; use it as
-// Client.Storage.
-type StorageService struct{ core *core }
 
 // Option configures a Client in NewClient. Options check their argument: a
 // bad one makes NewClient fail with an error matching ErrInvalidParams.
@@ -116,10 +106,40 @@ func WithHTTPClient(c *http.Client) Option {
 // caller's transport instead: this option is then an error.
 func WithMaxConnsPerHost(n int) Option {
 	return func(s *config.Settings) error {
-		if n <= 0 {
-			return invalidf("WithMaxConnsPerHost: %d is not positive", n)
+		if n <= 0 || n > maxConnsLimit {
+			return invalidf("WithMaxConnsPerHost: %d is not between 1 and %d", n, maxConnsLimit)
 		}
 		s.MaxConnsPerHost = n
+		return nil
+	}
+}
+
+// MiddlewareNext sends a request on: to the next middleware, or to the
+// transport. A middleware calls it at most once per request it is given.
+type MiddlewareNext = func(*http.Request) (*http.Response, error)
+
+// Middleware is one layer around every request a client sends: it may
+// change the request (a clone: requests are not to be changed in place),
+// call next, and look at or replace the answer and error. For tracing (such
+// as otelhttp), metrics and extra headers. A middleware sees the API key in
+// the Authorization header, as any RoundTripper would: never log it.
+type Middleware = func(req *http.Request, next MiddlewareNext) (*http.Response, error)
+
+// WithMiddleware passes every request the client sends, polls and retries
+// included, through mw in the order given, the first outermost. The
+// middleware runs inside the client's transport: on the SDK's own, the
+// connection cap and the shared pollers stay as they are; with
+// WithHTTPClient it wraps the caller's transport the same way (the caller's
+// client is not changed). Given more than once, the lists add up. A nil
+// middleware is ErrInvalidParams.
+func WithMiddleware(mw ...Middleware) Option {
+	return func(s *config.Settings) error {
+		for i, m := range mw {
+			if m == nil {
+				return invalidf("WithMiddleware: middleware %d is nil", i)
+			}
+		}
+		s.Middleware = append(s.Middleware, mw...)
 		return nil
 	}
 }
@@ -236,7 +256,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		logger = slog.New(discardHandler{})
 	}
 	auth := []string{"Bearer " + key}
-	hc, err := httpClient(&s)
+	hc, closeIdle, err := httpClient(&s)
 	if err != nil {
 		return nil, err
 	}
@@ -252,9 +272,8 @@ func NewClient(opts ...Option) (*Client, error) {
 		log:              logger,
 		clock:            s.Clock,
 	}
-	if s.HTTPClient == nil {
-		c.pollers = newPollers(maxConns(&s))
-	}
+	c.closeIdle = closeIdle
+	c.pollers = newPollers(pollConns(&s))
 	return &Client{
 		Runs:        &RunsService{c},
 		Storage:     &StorageService{c},
@@ -262,39 +281,6 @@ func NewClient(opts ...Option) (*Client, error) {
 		Marketplace: &MarketplaceService{c},
 		core:        c,
 	}, nil
-}
-
-// httpClient returns the caller's client as given, or one over the SDK's
-// own transport: a clone of http.DefaultTransport (proxy from the
-// environment, HTTP/2) whose connections to the API host are capped, with an
-// idle pool that keeps as many.
-func httpClient(s *config.Settings) (*http.Client, error) {
-	if s.HTTPClient != nil {
-		if s.MaxConnsPerHost != 0 {
-			return nil, invalidf("WithMaxConnsPerHost applies to the SDK's own transport: with WithHTTPClient, set MaxConnsPerHost on your transport")
-		}
-		return s.HTTPClient, nil
-	}
-	n := maxConns(s)
-	t, ok := http.DefaultTransport.(*http.Transport)
-	if ok {
-		t = t.Clone()
-	} else { // replaced by the program (instrumentation): start from net/http's defaults
-		t = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true, MaxIdleConns: 100,
-			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second, ExpectContinueTimeout: time.Second}
-	}
-	t.MaxConnsPerHost = n
-	t.MaxIdleConnsPerHost = n
-	t.MaxIdleConns = max(t.MaxIdleConns, n)
-	return &http.Client{Transport: t}, nil
-}
-
-// maxConns is the cap on connections of the SDK's own transport.
-func maxConns(s *config.Settings) int {
-	if s.MaxConnsPerHost == 0 {
-		return DefaultMaxConnsPerHost
-	}
-	return s.MaxConnsPerHost
 }
 
 // apiKey returns the key given with WithAPIKey, or else STEWAI_API_KEY.
@@ -318,22 +304,6 @@ func apiKey(given *string) (string, error) {
 	return key, nil
 }
 
-// baseURL returns the base URL given with WithBaseURL, or else
-// STEWAI_BASE_URL, or else DefaultBaseURL, checked and normalized.
-func baseURL(given *string, allowHTTP bool) (*url.URL, error) {
-	raw, from := DefaultBaseURL, "default base URL"
-	if given != nil {
-		raw, from = *given, "WithBaseURL"
-	} else if env := os.Getenv("STEWAI_BASE_URL"); env != "" {
-		raw, from = env, "STEWAI_BASE_URL"
-	}
-	base, err := normalizeBaseURL(raw, allowHTTP)
-	if err != nil {
-		return nil, invalidf("%s: %v", from, err)
-	}
-	return base, nil
-}
-
 // String describes the client without its key, for logs and debugging.
 func (c *Client) String() string {
 	if c == nil || c.core == nil {
@@ -345,104 +315,6 @@ func (c *Client) String() string {
 // Format prints String for every verb (%v, %+v, %#v, %s, %q, %x, %d, ...), so
 // no way of printing a Client shows its key.
 func (c *Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
-
-// normalizeBaseURL checks a base URL and returns it with a trailing slash,
-// so that relative paths join below it. Its errors never quote credentials
-// or query values.
-func normalizeBaseURL(raw string, allowHTTP bool) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil {
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err // without the URL, which may hold a password
-		}
-		return nil, fmt.Errorf("invalid URL: %w", err)
-	}
-	shown := displayURL(u)
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("%s: scheme must be http or https", shown)
-	case u.Host == "":
-		return nil, fmt.Errorf("%s: no host", shown)
-	case u.User != nil:
-		return nil, fmt.Errorf("%s: a base URL must not hold credentials; use WithAPIKey", shown)
-	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		return nil, fmt.Errorf("%s: a base URL must not have a query or fragment", shown)
-	case u.Scheme == "http" && !allowHTTP && !isLoopback(u.Hostname()):
-		return nil, fmt.Errorf("%s: plain http:// to a host that is not loopback would send the API key in clear text; use https://, or WithInsecureHTTP() if you must", shown)
-	}
-	if endpoint := endpointSuffix(u.Path); endpoint != "" {
-		return nil, fmt.Errorf("%s ends in the endpoint path %q: give the API's base URL, such as %s", shown, endpoint, DefaultBaseURL)
-	}
-	if !strings.HasSuffix(u.Path, "/") {
-		u.Path += "/"
-		if u.RawPath != "" {
-			u.RawPath += "/"
-		}
-	}
-	return u, nil
-}
-
-// displayURL shows u for an error: scheme, host and path, with any
-// credentials and query left out.
-func displayURL(u *url.URL) string {
-	shown := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
-	s := fmt.Sprintf("%q", shown.String())
-	if u.User != nil {
-		s += " (credentials hidden)"
-	}
-	if u.RawQuery != "" {
-		s += " (query hidden)"
-	}
-	return s
-}
-
-// isLoopback reports whether host is this machine: localhost or a loopback
-// address.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// endpointSuffix returns the endpoint path a base URL path ends in, such as
-// "/runs", or "".
-func endpointSuffix(path string) string {
-	p := strings.TrimSuffix(path, "/")
-	for _, endpoint := range []string{"/runs", "/storage", "/storage/upload", "/storage/resolve", "/recipes", "/marketplace"} {
-		if strings.HasSuffix(p, endpoint) {
-			return endpoint
-		}
-	}
-	return ""
-}
-
-// sameHostOnly returns a copy of hc (or of a default client) whose redirects
-// never leave base's scheme and host: the request carrying the key and the
-// body is not re-sent anywhere else. A redirect elsewhere is returned as the
-// answer, which the pipeline reports as an *APIError.
-func sameHostOnly(hc *http.Client, base *url.URL) *http.Client {
-	var c http.Client
-	if hc != nil {
-		c = *hc
-	}
-	userCheck := c.CheckRedirect
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if req.URL.Scheme != base.Scheme || !strings.EqualFold(req.URL.Host, base.Host) {
-			return http.ErrUseLastResponse
-		}
-		if userCheck != nil {
-			return userCheck(req, via)
-		}
-		if len(via) >= maxRedirects {
-			return errTooManyRedirects
-		}
-		return nil
-	}
-	return &c
-}
 
 // validHeaderValue reports whether s can be sent in an HTTP header.
 func validHeaderValue(s string) bool {

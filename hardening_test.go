@@ -183,27 +183,37 @@ func TestUploadStallEndsWithTheRequestTimeout(t *testing.T) {
 // progress: an upload that takes longer than the timeout but keeps sending
 // goes through.
 func TestUploadMakingProgressIsNotCut(t *testing.T) {
-	env := setup(t, WithRequestTimeout(10*time.Second))
+	content := &slowReader{chunks: 12, every: 3 * time.Second, call: make(chan context.Context, 1)}
+	env := setup(t, WithRequestTimeout(10*time.Second), WithMiddleware(func(r *http.Request, next MiddlewareNext) (*http.Response, error) {
+		select {
+		case content.call <- r.Context(): // the upload's call, which the reader's sleeps belong to
+		default: // a second attempt: the test fails on its error
+		}
+		return next(r)
+	}))
+	content.clock = env.clock
 	env.mux.HandleFunc("POST /storage/upload/", func(w http.ResponseWriter, r *http.Request) {
 		got := readUpload(t, r)
 		writeJSON(w, 201, fileJSON(got.filename, len(got.content)))
 	})
-	// Each chunk of the content arrives 3 s (of the fake clock) after the
-	// last: 12 chunks take 36 s, more than three times the request timeout.
-	// The upload reads at most three chunks ahead of what the transport
-	// has sent (two buffers, one being filled), and this reader moves the
-	// clock as it is read, so the clock can run 3 × 3 s = 9 s past the last
-	// progress the transport made: under the 10 s timeout. At 4 s a chunk it
-	// would be 12 s, and the upload rightly cut.
-	content := &slowReader{clock: env.clock, chunks: 12, every: 3 * time.Second}
+	// Each chunk of the content arrives 3 s (of the virtual clock) after
+	// the last: 12 chunks take 36 s, more than three times the request
+	// timeout. The upload reads at most three chunks ahead of what the
+	// transport has sent (two buffers, one being filled), so the clock can
+	// run 3 × 3 s = 9 s past the last progress the transport made: under
+	// the 10 s timeout. At 4 s a chunk it would be 12 s, and the upload
+	// rightly cut.
 	file, err := env.client.Storage.Upload(testContext(t), content, "slow.bin")
 	require.NoError(t, err)
 	assert.Equal(t, int64(12*1024), file.SizeBytes)
 }
 
-// slowReader yields a KiB per read, moving the fake clock on before each.
+// slowReader yields a KiB per read, each after sleeping on the virtual
+// clock as part of the upload's call (a slow source the call waits on).
 type slowReader struct {
-	clock  interface{ Advance(time.Duration) }
+	clock  *testClock
+	call   chan context.Context
+	ctx    context.Context
 	chunks int
 	every  time.Duration
 }
@@ -212,8 +222,13 @@ func (s *slowReader) Read(p []byte) (int, error) {
 	if s.chunks == 0 {
 		return 0, io.EOF
 	}
+	if s.ctx == nil {
+		s.ctx = <-s.call
+	}
 	s.chunks--
-	s.clock.Advance(s.every)
+	if err := s.clock.Sleep(s.ctx, s.every); err != nil {
+		return 0, err
+	}
 	return copy(p, bytes.Repeat([]byte("x"), min(len(p), 1024))), nil
 }
 

@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stewai/stewai-go/internal/clock"
+	"github.com/stewai/stewai-go/internal/config"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -22,13 +24,61 @@ const testKey = "sk-live-test-0123456789abcdef"
 // epoch is where fake clocks start.
 var epoch = time.Date(2026, 1, 15, 10, 30, 0, 0, time.UTC)
 
+// testClock is the virtual clock of a test's client, as stewaitest uses
+// it, recording the sleeps it is asked for.
+type testClock struct {
+	*clock.Virtual
+	mu      sync.Mutex
+	sleeps  []time.Duration
+	onSleep func(time.Duration)
+}
+
+func (c *testClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	c.sleeps = append(c.sleeps, d)
+	hook := c.onSleep
+	c.mu.Unlock()
+	if hook != nil {
+		hook(d)
+	}
+	return c.Virtual.Sleep(ctx, d)
+}
+
+// Sleeps returns the durations passed to Sleep so far, in order.
+func (c *testClock) Sleeps() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Duration(nil), c.sleeps...)
+}
+
+// OnSleep sets a function called at the start of every Sleep.
+func (c *testClock) OnSleep(fn func(time.Duration)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.onSleep = fn
+}
+
+// Timers returns how many wake-ups are pending.
+func (c *testClock) Timers() int {
+	_, n := c.Pending()
+	return n
+}
+
+// hold keeps r, as a server that does not answer, until the client goes
+// away: on the virtual clock its call is asleep meanwhile, so time moves
+// on to the client's timeouts.
+func (c *testClock) hold(r *http.Request) {
+	tag, _ := clock.Tagged(r)
+	_ = c.SleepFor(r.Context(), tag, 1000*time.Hour)
+}
+
 // testEnv is a client wired to an httptest server that serves mux under
-// /v1/, on a fake clock. Requests outside /v1/ fail the test, so a wrong
+// /v1/, on a virtual clock. Requests outside /v1/ fail the test, so a wrong
 // absolute path shows up.
 type testEnv struct {
 	client   *Client
 	mux      *http.ServeMux
-	clock    *clock.Fake
+	clock    *testClock
 	server   *httptest.Server
 	requests atomic.Int64 // HTTP requests received
 	conns    atomic.Int64 // connections accepted
@@ -36,7 +86,7 @@ type testEnv struct {
 
 func setup(t testing.TB, opts ...Option) *testEnv {
 	t.Helper()
-	env := &testEnv{mux: http.NewServeMux(), clock: clock.NewFake(epoch)}
+	env := &testEnv{mux: http.NewServeMux(), clock: &testClock{Virtual: clock.NewVirtual(epoch, 1)}}
 	env.server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		env.requests.Add(1)
 		if !strings.HasPrefix(r.URL.Path, "/v1/") {
@@ -53,7 +103,7 @@ func setup(t testing.TB, opts ...Option) *testEnv {
 	}
 	env.server.Start()
 	t.Cleanup(env.server.Close)
-	all := append([]Option{WithAPIKey(testKey), WithBaseURL(env.server.URL + "/v1"), withClock(env.clock)}, opts...)
+	all := append([]Option{WithAPIKey(testKey), WithBaseURL(env.server.URL + "/v1"), withClock(env.clock), config.WithBeneath(env.clock.Tagging)}, opts...)
 	c, err := NewClient(all...)
 	require.NoError(t, err)
 	env.client = c

@@ -40,10 +40,10 @@ func (p *Page[T]) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	if w.Results == nil {
-		return errors.New(`page has no "results" list`)
+	*p = Page[T]{Raw: bytes.Clone(trimJSONSpace(b))}
+	if w.Results != nil {
+		p.Results = *w.Results
 	}
-	*p = Page[T]{Results: *w.Results, Raw: bytes.Clone(b)}
 	if n, err := w.Count.Int64(); err == nil && n >= 0 && n <= 1<<31 {
 		p.Count = int(n)
 	}
@@ -56,11 +56,15 @@ func (p *Page[T]) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// checkDecoded checks each result that can check itself (a run needs an id).
-func (p *Page[T]) checkDecoded() error {
+// validate rejects a page without a results list, and checks each result
+// that is an answer of its own (a run needs an id).
+func (p *Page[T]) validate() error {
+	if p.Results == nil {
+		return errors.New(`page has no "results" list`)
+	}
 	for i := range p.Results {
-		if c, ok := any(&p.Results[i]).(interface{ checkDecoded() error }); ok {
-			if err := c.checkDecoded(); err != nil {
+		if c, ok := any(&p.Results[i]).(answer); ok {
+			if err := c.validate(); err != nil {
 				return errors.New("result " + strconv.Itoa(i) + ": " + err.Error())
 			}
 		}

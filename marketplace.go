@@ -39,7 +39,7 @@ func (r *MarketplaceRecipe) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (r *MarketplaceRecipe) checkDecoded() error {
+func (r *MarketplaceRecipe) validate() error {
 	if r.RecipeULID == "" {
 		return errors.New(`marketplace recipe has no "recipe_ulid"`)
 	}

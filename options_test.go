@@ -174,10 +174,6 @@ func TestHTTPClientNotMutated(t *testing.T) {
 	assert.Nil(t, hc.CheckRedirect, "the caller's client is left as it was")
 }
 
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
 func TestSilentByDefault(t *testing.T) {
 	var logs bytes.Buffer
 	prev := slog.Default()

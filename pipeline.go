@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/stewai/stewai-go/internal/clock"
-	"github.com/stewai/stewai-go/internal/retry"
 )
 
 // The one request pipeline. Every call of every service, and Client.Do,
@@ -64,9 +63,10 @@ type core struct {
 	maxResponseBytes int64
 	log              *slog.Logger
 	clock            clock.Clock
-	// pollers run the polls of waits, when the client has its own
-	// transport (pollers.go); nil otherwise.
+	// pollers run the polls of waits (transport.go).
 	pollers *pollers
+	// closeIdle closes the idle connections of the transport.
+	closeIdle func()
 }
 
 // request is one API call, as the services describe it to the pipeline.
@@ -130,7 +130,7 @@ func (c *core) do(ctx context.Context, r *request, out any) error {
 	ctx, leave := c.clock.Enter(ctx)
 	defer leave()
 	r.secret = c.apiKey
-	var backoff *retry.Schedule
+	var backoff *schedule
 	for attempt := 1; ; attempt++ {
 		err := c.attempt(ctx, r, attempt, out)
 		if err == nil {
@@ -156,9 +156,18 @@ func (c *core) do(ctx context.Context, r *request, out any) error {
 	}
 }
 
+// An answer is a type the API answers with. Each one checks itself once
+// decoded, so that {} or a JSON value of another shape is
+// ErrMalformedResponse whichever call received it, rather than a zero value
+// handed to the caller.
+type answer interface{ validate() error }
+
 // get fetches the JSON object at path (with an encoded query, or "") and
 // decodes it into a new T, through do.
-func get[T any](ctx context.Context, c *core, path, query string) (*T, error) {
+func get[T any, PT interface {
+	*T
+	answer
+}](ctx context.Context, c *core, path, query string) (*T, error) {
 	var v T
 	if err := c.do(ctx, &request{method: http.MethodGet, path: path, query: query}, &v); err != nil {
 		return nil, err
@@ -237,7 +246,6 @@ func (c *core) attemptContext(ctx context.Context, r *request, timeout time.Dura
 				return
 			}
 			window, stop = c.clock.WithTimeout(actx, timeout-idle, ErrRequestTimeout)
-			c.clock.Waiting(actx)
 		}
 	}()
 	return actx, func() { cancel(context.Canceled) }, func() { last.Store(c.clock.Now().UnixNano()) }
@@ -303,18 +311,11 @@ func (c *core) newHTTPRequest(ctx context.Context, r *request, progress func()) 
 // send makes the round trip and logs its status.
 func (c *core) send(ctx context.Context, req *http.Request, r *request, attempt int) (*http.Response, error) {
 	start := time.Now()
-	tag, end := c.clock.BeginRoundTrip(req.Context())
-	defer end()
-	if tag != "" { // only on the virtual clock of a stewaitest server
-		req.Header.Set(clock.CallHeader, tag)
-	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, err
 	}
-	if resp.ProtoMajor >= 2 && c.pollers != nil {
-		c.pollers.multiplexed()
-	}
+	c.pollers.answered(resp.ProtoMajor)
 	c.log.LogAttrs(ctx, slog.LevelDebug, "stewai: request",
 		slog.String("method", r.method), slog.String("path", r.path),
 		slog.Int("attempt", attempt), slog.Int("status", resp.StatusCode),
@@ -342,7 +343,7 @@ func (c *core) readAnswer(ctx, actx context.Context, r *request, resp *http.Resp
 	}
 	if !success {
 		// The status line is in: even a body cut short tells the outcome.
-		ra, _ := retry.ParseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())
+		ra, _ := parseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())
 		return nil, newAPIError(r.method, r.path, resp.StatusCode, resp.Header, b, ra, c.apiKey())
 	}
 	if readErr != nil {
@@ -390,8 +391,8 @@ func readBounded(r io.Reader, limit, sizeHint int64) (b []byte, over bool, err e
 	}
 }
 
-// decodeAnswer decodes a 2xx body into out and, when out can tell (it has a
-// checkDecoded method), checks that it is the object expected.
+// decodeAnswer decodes a 2xx body into out and, when out is an answer of
+// this package, checks that it is the object expected.
 func decodeAnswer(r *request, resp *http.Response, b []byte, out any) error {
 	if out == nil {
 		return nil
@@ -403,14 +404,9 @@ func decodeAnswer(r *request, resp *http.Response, b []byte, out any) error {
 		}
 		return errMalformed(r, fmt.Sprintf("malformed response: empty body (status %d)", resp.StatusCode), nil)
 	}
-	var err error
-	if o, ok := out.(interface{ decodeOwned([]byte) error }); ok {
-		err = o.decodeOwned(b) // one pass, Raw without a copy: b is ours
-	} else {
-		err = json.Unmarshal(b, out)
-	}
-	if c, ok := out.(interface{ checkDecoded() error }); ok && err == nil {
-		err = c.checkDecoded()
+	err := json.Unmarshal(b, out)
+	if a, ok := out.(answer); ok && err == nil {
+		err = a.validate()
 	}
 	if err != nil {
 		return errMalformed(r, fmt.Sprintf("malformed response (status %d, %s): %v", resp.StatusCode, contentTypeOf(resp), err), err)

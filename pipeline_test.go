@@ -173,7 +173,7 @@ func TestDefaultTransportCapsConnections(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, int64(500), env.requests.Load())
 	assert.LessOrEqual(t, env.conns.Load(), int64(8), "never more connections than the cap")
-	env.client.core.http.Transport.(*http.Transport).CloseIdleConnections()
+	env.client.CloseIdleConnections()
 
 	_, err := NewClient(WithAPIKey(testKey), WithHTTPClient(&http.Client{}), WithMaxConnsPerHost(4))
 	assert.ErrorIs(t, err, ErrInvalidParams, "a caller's client is used as given")

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
-
-	"github.com/stewai/stewai-go/internal/retry"
 )
 
 // WaitOption configures how Create and Wait wait for a run to end.
@@ -120,7 +118,7 @@ func (s *RunsService) Wait(ctx context.Context, runID string, opts ...WaitOption
 	if err != nil {
 		return nil, err
 	}
-	return w.loop(ctx, nil, w.notify)
+	return w.loop(ctx, nil, w.observer())
 }
 
 // Watch follows a run as it moves, for range loops:
@@ -183,15 +181,20 @@ func newWaiter(c *core, runID string, cfg waitConfig) (*waiter, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &waiter{core: c, runID: runID, path: path, cfg: cfg}
-	if c.pollers != nil {
-		w.polled = make(chan struct{}, 1)
-	}
-	return w, nil
+	return &waiter{core: c, runID: runID, path: path, cfg: cfg, polled: make(chan struct{}, 1)}, nil
 }
 
 // errStopped ends a loop whose observer asked it to stop.
 var errStopped = errors.New("stewai: stopped")
+
+// observer is the loop's observer for Wait and Create: nil, or notify when
+// there is an OnStatusChange callback.
+func (w *waiter) observer() func(*Run) bool {
+	if w.cfg.onStatus == nil {
+		return nil
+	}
+	return w.notify
+}
 
 // notify passes a new status to the OnStatusChange callback; it never stops
 // the loop.
@@ -216,9 +219,7 @@ func (w *waiter) loop(ctx context.Context, run *Run, seen func(*Run) bool) (*Run
 	defer leave()
 	seen = w.idleWhile(ctx, seen)
 	deadline := clk.Now().Add(w.cfg.timeout)
-	queue, stop := w.queueContext(ctx)
-	defer stop()
-	schedule := retry.NewSchedule(w.cfg.pollInterval, w.cfg.maxPollInterval, pollFactor, pollJitter, clk)
+	schedule := newPollSchedule(w.cfg, clk)
 	var lastErr error // the last poll's error, while polls fail
 	var delay time.Duration
 	if run != nil {
@@ -228,7 +229,7 @@ func (w *waiter) loop(ctx context.Context, run *Run, seen func(*Run) bool) (*Run
 		if run.Status.IsTerminal() {
 			return outcome(run)
 		}
-		delay = schedule.Next()
+		delay = schedule.next()
 	}
 	for {
 		if left := deadline.Sub(clk.Now()); delay > 0 && left > 0 {
@@ -239,7 +240,7 @@ func (w *waiter) loop(ctx context.Context, run *Run, seen func(*Run) bool) (*Run
 		if !clk.Now().Before(deadline) {
 			return run, w.timeout(run, lastErr)
 		}
-		got, err := w.poll(ctx, queue, deadline)
+		got, err := w.poll(ctx, deadline)
 		switch {
 		case err == nil:
 			changed := run == nil || run.Status != got.Status
@@ -250,7 +251,7 @@ func (w *waiter) loop(ctx context.Context, run *Run, seen func(*Run) bool) (*Run
 			if run.Status.IsTerminal() {
 				return outcome(run)
 			}
-			delay = schedule.Next()
+			delay = schedule.next()
 		case transient(err) && ctx.Err() == nil:
 			lastErr = err
 			delay = retryDelay(err, schedule)
@@ -265,8 +266,11 @@ func (w *waiter) loop(ctx context.Context, run *Run, seen func(*Run) bool) (*Run
 
 // idleWhile returns seen, marking the wait idle on its clock while seen
 // runs: seen is the caller's code (a Watch loop body, an OnStatusChange
-// callback), which may wait on other calls.
+// callback), which may wait on other calls. A nil seen runs nothing.
 func (w *waiter) idleWhile(ctx context.Context, seen func(*Run) bool) func(*Run) bool {
+	if seen == nil { // no code of the caller's to run
+		return func(*Run) bool { return true }
+	}
 	return func(run *Run) bool {
 		resume := w.core.clock.Idle(ctx)
 		defer resume()
@@ -274,26 +278,27 @@ func (w *waiter) idleWhile(ctx context.Context, seen func(*Run) bool) func(*Run)
 	}
 }
 
-// queueContext returns the context in which a poll waits for one of the
-// client's pollers: ctx, ended when the wait's timeout passes.
-func (w *waiter) queueContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if w.core.pollers == nil {
-		return ctx, func() {}
+// queued returns what a poll does when it has to wait for a poller: it
+// waits until the wait's deadline at most, idle on the clock (on a virtual
+// clock, time may move on meanwhile, as it does in real time).
+func (w *waiter) queued(ctx context.Context, deadline time.Time) func() (context.Context, func()) {
+	return func() (context.Context, func()) {
+		clk := w.core.clock
+		qctx, cancel := clk.WithTimeout(ctx, deadline.Sub(clk.Now()), ErrWaitTimeout)
+		resume := clk.Idle(ctx) // after the timer is set: time cannot skip it
+		return qctx, func() { resume(); cancel() }
 	}
-	return w.core.clock.WithTimeout(ctx, w.cfg.timeout, ErrWaitTimeout)
 }
 
 // poll fetches the run once, within the wait's deadline: the wait is its
-// own retry schedule. On a client with pollers, it runs on one of them;
-// queue bounds the wait for a free one.
-func (w *waiter) poll(ctx, queue context.Context, deadline time.Time) (*Run, error) {
+// own retry schedule. It runs on one of the client's pollers, waiting for a
+// free one until the deadline at most.
+func (w *waiter) poll(ctx context.Context, deadline time.Time) (*Run, error) {
 	r := &request{method: http.MethodGet, path: w.path, deadline: deadline, noRetry: true}
 	run := new(Run)
 	var err error
 	fetch := func() { err = w.core.do(ctx, r, run) }
-	if p := w.core.pollers; p == nil {
-		fetch()
-	} else if !p.run(queue, fetch, w.polled) {
+	if !w.core.pollers.run(fetch, w.polled, w.queued(ctx, deadline)) {
 		if ctx.Err() != nil {
 			return nil, errCanceled(r, ctx.Err())
 		}

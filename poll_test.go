@@ -224,15 +224,14 @@ func TestWaitDeadlineBoundsSlowPolls(t *testing.T) {
 	arrived := make(chan struct{}, 1)
 	env.mux.HandleFunc("GET /runs/r1/", func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
-		<-r.Context().Done()
+		env.clock.hold(r)
 	})
 	errc := make(chan error, 1)
 	go func() {
 		_, err := env.client.Runs.Wait(testContext(t), "r1", WithTimeout(30*time.Second))
 		errc <- err
 	}()
-	<-arrived
-	env.clock.Advance(30 * time.Second) // the wait's deadline, well before the request timeout
+	<-arrived // held until the wait's deadline, well before the request timeout
 	err := <-errc
 	require.ErrorIs(t, err, ErrWaitTimeout)
 	assert.ErrorIs(t, err, ErrRequestTimeout, "the hanging poll is the last error")

@@ -51,7 +51,7 @@ type recipeFields struct {
 	Title      string `json:"title"`
 }
 
-func (r *Recipe) checkDecoded() error {
+func (r *Recipe) validate() error {
 	if r.ID == "" {
 		return errors.New(`recipe object has no "id" or "recipe_ulid"`)
 	}
@@ -132,6 +132,14 @@ func (c *ExecutionContract) UnmarshalJSON(b []byte) error {
 		return errors.New("contract_version is neither a number nor a string")
 	}
 	*c = ExecutionContract{ContractVersion: version, StepOrder: w.StepOrder, Steps: w.Steps, Raw: bytes.Clone(b)}
+	return nil
+}
+
+// validate rejects a contract without a "steps" object.
+func (c *ExecutionContract) validate() error {
+	if c.Steps == nil {
+		return errors.New(`execution contract has no "steps" object`)
+	}
 	return nil
 }
 

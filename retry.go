@@ -4,16 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stewai/stewai-go/internal/clock"
-	"github.com/stewai/stewai-go/internal/retry"
 )
 
-// The retry policy, in one place: what is worth retrying, how long to wait
-// before the next attempt of a call or the next poll of a wait, and how far
-// a server's Retry-After is followed. internal/retry holds the mechanics
-// (the jittered schedule, Retry-After parsing).
+// The retry and wait policy, in one place: the defaults, what is worth
+// retrying, how long to wait before the next attempt of a call or the next
+// poll of a wait (the jittered schedules), and how far a server's
+// Retry-After is followed.
 
 // The defaults a client and its waits start from. Commands and programs
 // that show or reuse a default refer to these rather than copy them.
@@ -83,8 +86,41 @@ func (c *core) retryable(ctx context.Context, r *request, err error, attempt int
 }
 
 // newCallBackoff is the schedule between attempts of one call.
-func newCallBackoff(clk clock.Clock) *retry.Schedule {
-	return retry.NewSchedule(retryInitial, retryMax, retryFactor, retryJitter, clk)
+func newCallBackoff(clk clock.Clock) *schedule {
+	return newSchedule(retryInitial, retryMax, retryFactor, retryJitter, clk.Jitter)
+}
+
+// newPollSchedule is the schedule between the polls of one wait.
+func newPollSchedule(cfg waitConfig, clk clock.Clock) *schedule {
+	return newSchedule(cfg.pollInterval, cfg.maxPollInterval, pollFactor, pollJitter, clk.Jitter)
+}
+
+// schedule yields delays that start at an initial interval and grow by a
+// factor up to a maximum; each delay is the current interval ± a jitter
+// fraction, clamped to [0, max], as the official Python SDK's wait does. It
+// is not safe for concurrent use: make one per loop.
+type schedule struct {
+	cur, max       time.Duration
+	factor, jitter float64
+	rand           func() float64 // uniform in [0, 1): the clock's
+}
+
+func newSchedule(initial, max time.Duration, factor, jitter float64, rand func() float64) *schedule {
+	return &schedule{cur: min(initial, max), max: max, factor: factor, jitter: jitter, rand: rand}
+}
+
+// floor is the shortest delay the next step can give, without moving the
+// schedule on: a delay below it would be faster than the schedule allows.
+func (s *schedule) floor() time.Duration {
+	return min(time.Duration(float64(s.cur)*(1-s.jitter)), s.max)
+}
+
+// next returns the next delay and moves the schedule on.
+func (s *schedule) next() time.Duration {
+	spread := (2*s.rand() - 1) * s.jitter * float64(s.cur)
+	d := max(0, min(s.cur+time.Duration(spread), s.max))
+	s.cur = min(time.Duration(float64(s.cur)*s.factor), s.max)
+	return d
 }
 
 // retryDelay is how long to wait after err before trying again, for calls
@@ -93,12 +129,51 @@ func newCallBackoff(clk clock.Clock) *retry.Schedule {
 // Retry-After cannot make anyone poll faster than the schedule), and the
 // schedule's next delay otherwise (the schedule moves on only then). A
 // wait also clamps the delay to the time it has left.
-func retryDelay(err error, schedule *retry.Schedule) time.Duration {
+func retryDelay(err error, s *schedule) time.Duration {
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
-		return max(min(apiErr.RetryAfter, MaxRetryAfter), schedule.Floor())
+		return max(min(apiErr.RetryAfter, MaxRetryAfter), s.floor())
 	}
-	return schedule.Next()
+	return s.next()
+}
+
+// transientStatus reports whether an HTTP status is worth retrying: 408,
+// 429, 500, 502, 503 and 504.
+func transientStatus(code int) bool {
+	switch code {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests,
+		http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// parseRetryAfter reads a Retry-After value, either delay-seconds (a
+// non-negative number, fractions accepted) or an HTTP date, relative to now.
+// A date in the past means 0. The result is at most MaxRetryAfter, the one
+// bound on a server's Retry-After. ok is false when the value is absent or
+// unreadable.
+func parseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if c := v[0]; c >= '0' && c <= '9' || c == '.' {
+		secs, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(secs) || math.IsInf(secs, 0) || secs < 0 {
+			return 0, false
+		}
+		if secs >= MaxRetryAfter.Seconds() {
+			return MaxRetryAfter, true
+		}
+		return time.Duration(secs * float64(time.Second)), true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return min(max(0, t.Sub(now)), MaxRetryAfter), true
 }
 
 // withAttempts notes on err how many attempts were made, when more than one.

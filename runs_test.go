@@ -210,6 +210,10 @@ func TestRunIDsArePathEscaped(t *testing.T) {
 			var got string
 			env.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 				got = r.RequestURI
+				if strings.HasSuffix(r.URL.Path, "/steps/") {
+					writeJSON(w, 200, map[string]any{"steps": []any{}})
+					return
+				}
 				writeJSON(w, 200, runJSON(tc.id, StatusDone))
 			})
 			_, err := env.client.Runs.Get(testContext(t), tc.id)

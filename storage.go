@@ -35,7 +35,7 @@ func (f *File) IngestSource(label string) IngestSource {
 	return FileSource(f.URI, label)
 }
 
-func (f *File) checkDecoded() error {
+func (f *File) validate() error {
 	if f.URI == "" {
 		return errors.New("file object has no uri")
 	}
@@ -314,3 +314,7 @@ func (b *uploadBody) release(ctx context.Context) {
 		b.cur.Release(ctx)
 	}
 }
+
+// StorageService is the storage (Pantry) part of the API; use it as
+// Client.Storage.
+type StorageService struct{ core *core }

@@ -181,7 +181,8 @@ func TestFaultRetryAfterFields(t *testing.T) {
 		want  time.Duration
 	}{
 		{stewaitest.Fault{Status: 503, RetryAfter: stewaitest.Duration(1500 * time.Millisecond), Times: 1}, 2 * time.Second},
-		{stewaitest.Fault{Status: 429, RetryAfter: stewaitest.Duration(90 * time.Second), RetryAfterDate: true, Times: 1}, 90 * time.Second},
+		{stewaitest.Fault{Status: 429, RetryAfter: stewaitest.Duration(50 * time.Second), RetryAfterDate: true, Times: 1}, 50 * time.Second},
+		{stewaitest.Fault{Status: 429, RetryAfter: stewaitest.Duration(90 * time.Second), Times: 1}, stewai.MaxRetryAfter}, // the one bound
 	} {
 		srv.Inject(tc.fault)
 		_, err := c.Runs.Get(ctx, "x")

@@ -401,15 +401,37 @@ func sourceProblem(src stewai.IngestSource) string {
 }
 
 // getRun handles GET runs/{id}/: one poll.
-func (s *Server) getRun(w http.ResponseWriter, _ *http.Request, id string) []byte {
+func (s *Server) getRun(w http.ResponseWriter, r *http.Request, id string) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ru := s.lookup(w, id); ru != nil {
+	ru := s.lookup(w, id)
+	if ru != nil && offClock(r) && ru.byTime() && !ru.status(s.now()).IsTerminal() {
+		writeError(w, http.StatusConflict, offClockDetail)
+		return nil
+	}
+	if ru != nil {
 		ru.polls++
 		writeJSON(w, http.StatusOK, ru.object(s.now()))
 	}
 	return nil
 }
+
+// offClockKey marks, in a request's context, a request from a client that
+// is not on the server's virtual clock (not made by Server.Client).
+type offClockKey struct{}
+
+// offClock reports whether r came from a client off the server's virtual
+// clock.
+func offClock(r *http.Request) bool {
+	off, _ := r.Context().Value(offClockKey{}).(bool)
+	return off
+}
+
+// offClockDetail answers a poll, from a client off the virtual clock, of a
+// run that only time would move: for that client it would never move, and
+// its wait would end at its timeout with no hint why.
+const offClockDetail = "stewaitest: this client is not on the server's virtual clock, so this run, which moves with time, " +
+	"would never move for it. Make the client with srv.Client(...), or the server with stewaitest.WithRealTime()."
 
 // getSteps handles GET runs/{id}/steps/; it does not count as a poll.
 func (s *Server) getSteps(w http.ResponseWriter, _ *http.Request, id string) []byte {

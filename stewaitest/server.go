@@ -36,6 +36,7 @@ package stewaitest
 
 import (
 	"bytes"
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
@@ -76,6 +77,7 @@ type Server struct {
 	ts        *httptest.Server
 	clock     *clock.Virtual // nil when running on real time
 	realTime  bool
+	seed      int64
 	onRequest func(Request)
 
 	mu          sync.Mutex
@@ -159,6 +161,14 @@ func WithRealTime() Option {
 	return func(s *Server) { s.realTime = true }
 }
 
+// WithSeed sets the seed of the virtual clock's jitter (the default is 1).
+// With one seed, a test whose own goroutines do the same things sends the
+// same requests at the same virtual times on every run; another seed gives
+// other poll schedules, as real jitter would.
+func WithSeed(n int64) Option {
+	return func(s *Server) { s.seed = n }
+}
+
 // WithListener makes the server accept connections on l instead of a new
 // loopback listener; the server closes it.
 func WithListener(l net.Listener) Option {
@@ -170,6 +180,7 @@ func WithListener(l net.Listener) Option {
 func NewServer(opts ...Option) *Server {
 	s := &Server{
 		APIKey:  DefaultAPIKey,
+		seed:    1,
 		recipes: &recipeBook{byID: map[string]*recipeScript{}},
 		runs:    map[string]*run{},
 		idem:    map[string]idempotent{},
@@ -182,12 +193,16 @@ func NewServer(opts ...Option) *Server {
 		}
 	}
 	if !s.realTime {
-		s.clock = clock.NewVirtual(time.Now().UTC().Truncate(time.Second))
+		s.clock = clock.NewVirtual(virtualEpoch, s.seed)
 	}
 	s.ts.Start()
 	s.URL = s.ts.URL + "/v1"
 	return s
 }
+
+// virtualEpoch is where the virtual clock starts, the same on every run so
+// that times in answers repeat too.
+var virtualEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Close shuts the server down and waits for requests in flight to end.
 func (s *Server) Close() { s.ts.Close() }
@@ -199,10 +214,13 @@ func (s *Server) Client(opts ...stewai.Option) *stewai.Client {
 	base := []stewai.Option{
 		stewai.WithAPIKey(s.APIKey),
 		stewai.WithBaseURL(s.URL),
-		stewai.WithHTTPClient(s.ts.Client()),
 	}
 	if s.clock != nil {
-		base = append(base, config.WithClock(s.clock))
+		// The client is the SDK's as in production (its own transport, its
+		// connection cap, its pollers), on the server's clock; beneath its
+		// transport, each request is tagged with its call, so that the
+		// server can hold it as asleep (Latency faults).
+		base = append(base, config.WithClock(s.clock), config.WithBeneath(s.clock.Tagging))
 	}
 	c, err := stewai.NewClient(append(base, opts...)...)
 	if err != nil {
@@ -357,8 +375,11 @@ func (s *Server) takeFault(method, path string) (Fault, bool) {
 // ServeHTTP answers one API request; a Server is also an http.Handler, for
 // mounting the fake in a server of your own.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	tag := r.Header.Get(clock.CallHeader) // internal to the fake: not logged
+	tag, tagged := clock.Tagged(r) // internal to the fake: not logged
 	r.Header.Del(clock.CallHeader)
+	if s.clock != nil && !tagged {
+		r = r.WithContext(context.WithValue(r.Context(), offClockKey{}, true))
+	}
 	rel, ok := strings.CutPrefix(r.URL.EscapedPath(), "/v1/")
 	if !ok {
 		writeError(w, http.StatusNotFound, "Not found: the API is under /v1/.")

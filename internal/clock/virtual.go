@@ -4,6 +4,8 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +26,7 @@ import (
 // timer of the call firing (WithTimeout) wakes it.
 type Virtual struct {
 	mu     sync.Mutex
+	rand   *rand.Rand // jitter, seeded
 	now    time.Time
 	awake  int // calls that are not asleep
 	calls  map[uint64]*call
@@ -31,9 +34,17 @@ type Virtual struct {
 	ids    uint64
 }
 
-// NewVirtual returns a virtual clock that reads start until it moves.
-func NewVirtual(start time.Time) *Virtual {
-	return &Virtual{now: start, calls: map[uint64]*call{}}
+// NewVirtual returns a virtual clock that reads start until it moves, whose
+// jitter comes from a source seeded with seed.
+func NewVirtual(start time.Time, seed int64) *Virtual {
+	return &Virtual{now: start, calls: map[uint64]*call{}, rand: rand.New(rand.NewPCG(uint64(seed), 0x5745_5741_4954))}
+}
+
+// Jitter returns the next number of the clock's seeded source.
+func (v *Virtual) Jitter() float64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.rand.Float64()
 }
 
 // call is the state of one call on the clock.
@@ -188,11 +199,17 @@ func (v *Virtual) schedule(d time.Duration, fire func(*Virtual)) *wakeup {
 }
 
 // WithTimeout returns a context cancelled with cause when the clock has
-// moved d on; its firing wakes the call of ctx.
+// moved d on; its firing wakes the call of ctx. A timer set while the call
+// is in a round trip puts the call back to waiting for it, if the server
+// holds it: a stall check that found progress arms the next one.
 func (v *Virtual) WithTimeout(ctx context.Context, d time.Duration, cause error) (context.Context, context.CancelFunc) {
 	tctx, cancel := context.WithCancelCause(ctx)
 	c := v.callOf(ctx)
 	v.mu.Lock()
+	if c != nil && c.rt != 0 && c.kicked {
+		c.kicked = false
+		v.update(c)
+	}
 	w := v.schedule(d, func(v *Virtual) {
 		cancel(cause)
 		if c != nil {
@@ -213,7 +230,10 @@ func (v *Virtual) WithTimeout(ctx context.Context, d time.Duration, cause error)
 
 // BeginRoundTrip marks ctx's call as sending a request and returns a tag
 // for it, to pass to the server (which gives it to SleepFor), and end, to
-// call when the round trip is over. Outside a call the tag is "".
+// call when the round trip is over. Outside a call the tag is "". What
+// carries the tag to the server is the business of whoever installs the
+// clock (stewaitest tags requests in a round tripper beneath the SDK's
+// transport); the SDK never calls this.
 func (v *Virtual) BeginRoundTrip(ctx context.Context) (tag string, end func()) {
 	c := v.callOf(ctx)
 	if c == nil {
@@ -232,20 +252,6 @@ func (v *Virtual) BeginRoundTrip(ctx context.Context) (tag string, end func()) {
 			v.update(c)
 		}
 	}
-}
-
-// Waiting undoes the wake-up of ctx's call by one of its timers that did
-// not end its round trip: the call counts as held by the server again, if
-// it is.
-func (v *Virtual) Waiting(ctx context.Context) {
-	c := v.callOf(ctx)
-	if c == nil {
-		return
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	c.kicked = false
-	v.update(c)
 }
 
 // SleepFor waits d on the clock on behalf of the request tagged tag (the
@@ -329,4 +335,47 @@ func (h *wakeups) Pop() any {
 	old[len(old)-1] = nil
 	*h = old[:len(old)-1]
 	return w
+}
+
+// CallHeader carries a request's tag (BeginRoundTrip) from a client on a
+// Virtual clock to a fake server on the same clock, which passes it to
+// SleepFor. It is set by Tagging, beneath the SDK's transport, and removed
+// by the server before anything else sees the request.
+const CallHeader = "Stewaitest-Call"
+
+// Tagging wraps rt so that each request it sends carries its call's tag in
+// CallHeader (an empty value outside a call), and its call counts as in a
+// round trip until the answer's headers are in.
+func (v *Virtual) Tagging(rt http.RoundTripper) http.RoundTripper {
+	return tagging{v, rt}
+}
+
+type tagging struct {
+	v  *Virtual
+	rt http.RoundTripper
+}
+
+func (t tagging) RoundTrip(req *http.Request) (*http.Response, error) {
+	tag, end := t.v.BeginRoundTrip(req.Context())
+	defer end()
+	r := *req // a RoundTripper must not change the caller's request
+	r.Header = req.Header.Clone()
+	r.Header.Set(CallHeader, tag)
+	return t.rt.RoundTrip(&r)
+}
+
+// CloseIdleConnections passes the call on to the wrapped transport.
+func (t tagging) CloseIdleConnections() {
+	if c, ok := t.rt.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// Tagged reports whether r came through Tagging, and returns its tag.
+func Tagged(r *http.Request) (tag string, ok bool) {
+	vals, ok := r.Header[CallHeader]
+	if !ok || len(vals) == 0 {
+		return "", false
+	}
+	return vals[0], true
 }

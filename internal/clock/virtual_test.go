@@ -23,7 +23,7 @@ func until(cond func() bool) {
 }
 
 func TestVirtualSleepersEachSeeTheirOwnTime(t *testing.T) {
-	v := NewVirtual(start)
+	v := NewVirtual(start, 1)
 	var wg sync.WaitGroup
 	errs := make(chan error, 100)
 	// Every call starts before any sleeps, so they all start at the same
@@ -59,7 +59,7 @@ func TestVirtualSleepersEachSeeTheirOwnTime(t *testing.T) {
 }
 
 func TestVirtualStandsStillWhileACallIsAwake(t *testing.T) {
-	v := NewVirtual(start)
+	v := NewVirtual(start, 1)
 	_, leaveA := v.Enter(context.Background()) // a call doing something
 	woke := make(chan time.Time, 1)
 	go func() {
@@ -76,7 +76,7 @@ func TestVirtualStandsStillWhileACallIsAwake(t *testing.T) {
 }
 
 func TestVirtualIdleLetsTimeMove(t *testing.T) {
-	v := NewVirtual(start)
+	v := NewVirtual(start, 1)
 	ctxA, leaveA := v.Enter(context.Background())
 	defer leaveA()
 	resume := v.Idle(ctxA) // A's caller runs a loop body that waits on B
@@ -88,7 +88,7 @@ func TestVirtualIdleLetsTimeMove(t *testing.T) {
 }
 
 func TestVirtualTimeoutWakesAHeldCall(t *testing.T) {
-	v := NewVirtual(start)
+	v := NewVirtual(start, 1)
 	ctx, leave := v.Enter(context.Background())
 	defer leave()
 	tctx, cancel := v.WithTimeout(ctx, 5*time.Second, errors.New("attempt timed out"))
@@ -114,7 +114,7 @@ func TestVirtualTimeoutWakesAHeldCall(t *testing.T) {
 }
 
 func TestVirtualServerLatencyShorterThanTimeout(t *testing.T) {
-	v := NewVirtual(start)
+	v := NewVirtual(start, 1)
 	ctx, leave := v.Enter(context.Background())
 	tctx, cancel := v.WithTimeout(ctx, 5*time.Second, errors.New("timeout"))
 	tag, end := v.BeginRoundTrip(tctx)
@@ -129,7 +129,7 @@ func TestVirtualServerLatencyShorterThanTimeout(t *testing.T) {
 }
 
 func TestVirtualSleepCancelled(t *testing.T) {
-	v := NewVirtual(start)
+	v := NewVirtual(start, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	_, leaveA := v.Enter(context.Background()) // keeps time still
 	done := make(chan error, 1)
@@ -142,4 +142,54 @@ func TestVirtualSleepCancelled(t *testing.T) {
 	assert.Zero(t, calls)
 	assert.Zero(t, wakeups)
 	assert.Equal(t, start, v.Now(), "a cancelled sleep does not move time")
+}
+
+// Two clocks with the same seed give the same jitter; another seed, other
+// numbers.
+func TestVirtualJitterIsSeeded(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a, b, c := NewVirtual(start, 7), NewVirtual(start, 7), NewVirtual(start, 8)
+	var same, other int
+	for range 100 {
+		x, y, z := a.Jitter(), b.Jitter(), c.Jitter()
+		if x < 0 || x >= 1 {
+			t.Fatalf("jitter %v is outside [0, 1)", x)
+		}
+		if x == y {
+			same++
+		}
+		if x == z {
+			other++
+		}
+	}
+	if same != 100 || other > 1 {
+		t.Fatalf("same seed agreed %d/100 times, other seed %d/100", same, other)
+	}
+}
+
+// A timer armed again while the server holds the call's round trip puts
+// the call back to sleep: time moves on to the server's wake-up.
+func TestVirtualTimerArmedAgainDuringAHeldRoundTrip(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	v := NewVirtual(start, 1)
+	ctx, leave := v.Enter(context.Background())
+	defer leave()
+	tag, end := v.BeginRoundTrip(ctx)
+	defer end()
+	held := make(chan error, 1)
+	go func() { held <- v.SleepFor(context.Background(), tag, 10*time.Second) }()
+	first, stop1 := v.WithTimeout(ctx, 3*time.Second, errors.New("window"))
+	defer stop1()
+	<-first.Done() // fired at 3 s: the call is awake
+	second, stop2 := v.WithTimeout(ctx, 30*time.Second, errors.New("window"))
+	defer stop2()
+	if err := <-held; err != nil { // reached only if time moved on to 10 s
+		t.Fatal(err)
+	}
+	if got := v.Now().Sub(start); got != 10*time.Second {
+		t.Fatalf("the server's hold ended at %s, want 10s", got)
+	}
+	if second.Err() != nil {
+		t.Fatal("the second window fired early")
+	}
 }

@@ -29,10 +29,30 @@ type Settings struct {
 	AllowInsecureHTTP bool
 	// MaxConnsPerHost caps the connections of the SDK's own transport.
 	MaxConnsPerHost int
+	// Middleware wraps every request, the first outermost.
+	Middleware []Middleware
+	// Beneath wraps the transport the requests finally go through, beneath
+	// the middleware: what a fake server on the same clock needs to know of
+	// a request (stewaitest tags it with its call) goes there.
+	Beneath func(http.RoundTripper) http.RoundTripper
+	// PollRate bounds the polls per second of all waits; 0 for no bound.
+	PollRate float64
 }
+
+// Middleware is one layer around the requests of a client: it may change
+// the request, call next (or not), and look at or replace the answer.
+type Middleware = func(req *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error)
 
 // Option sets part of Settings, or says why it cannot.
 type Option func(*Settings) error
+
+// WithBeneath sets Settings.Beneath.
+func WithBeneath(wrap func(http.RoundTripper) http.RoundTripper) Option {
+	return func(s *Settings) error {
+		s.Beneath = wrap
+		return nil
+	}
+}
 
 // WithClock replaces the clock behind waits, retry sleeps and request
 // timeouts.

@@ -1,0 +1,90 @@
+package stewai
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Run is one execution of a recipe, as the server last described it.
+type Run struct {
+	// ID identifies the run; pass it to Get, Wait and Steps.
+	ID string `json:"id"`
+	// RecipeID is the recipe the run executes.
+	RecipeID string `json:"recipe_id"`
+	// Status is where the run is; see Status.IsTerminal.
+	Status Status `json:"status"`
+	// CreatedAt is when the run was created; zero when the server sent no
+	// RFC 3339 time.
+	CreatedAt time.Time `json:"created_at"`
+	// DurationMS is how long the run has taken, in milliseconds.
+	DurationMS int64 `json:"duration_ms"`
+	// Raw is the run object exactly as received, including fields this
+	// package does not name; decode it to reach them.
+	Raw json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON decodes a run object and keeps it whole in Raw. id, recipe_id
+// and status must be strings; created_at and duration_ms are read leniently
+// (an unreadable value is left zero, and stays visible in Raw).
+func (r *Run) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
+	var w struct {
+		ID         string      `json:"id"`
+		RecipeID   string      `json:"recipe_id"`
+		Status     Status      `json:"status"`
+		CreatedAt  lenientTime `json:"created_at"`
+		DurationMS lenientInt  `json:"duration_ms"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*r = Run{ID: w.ID, RecipeID: w.RecipeID, Status: w.Status, CreatedAt: w.CreatedAt.t,
+		DurationMS: int64(w.DurationMS), Raw: bytes.Clone(trimJSONSpace(b))}
+	return nil
+}
+
+// validate rejects an answer that is not a run, or whose id could not be
+// used to reach it.
+func (r *Run) validate() error {
+	if r.ID == "" {
+		return errors.New("run object has no id")
+	}
+	if !usableID(r.ID) {
+		return fmt.Errorf("run object has an unusable id %q", r.ID)
+	}
+	return nil
+}
+
+// lenientTime reads an RFC 3339 string, and anything else as the zero time.
+type lenientTime struct{ t time.Time }
+
+func (l *lenientTime) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		l.t, _ = time.Parse(time.RFC3339Nano, s)
+	}
+	return nil
+}
+
+// lenientInt reads a number, or a string holding one, truncating a
+// fraction; anything else, or a number out of range, is 0.
+type lenientInt int64
+
+func (l *lenientInt) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if len(s) >= 2 && s[0] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		*l = lenientInt(n)
+	} else if f, err := strconv.ParseFloat(s, 64); err == nil && f >= -1<<62 && f <= 1<<62 {
+		*l = lenientInt(f)
+	}
+	return nil
+}
