@@ -41,16 +41,48 @@ type Recipe struct {
 	// PollsPerStatus is how many polls each of Statuses lasts; default 1.
 	PollsPerStatus int `json:"polls_per_status,omitempty"`
 	// Duration, when set, makes runs move by time rather than by polls.
-	Duration Duration `json:"duration,omitempty"`
+	// In JSON it is a string such as "1.5s".
+	Duration time.Duration `json:"-"`
 	// Steps are the run's steps. nil gives the default recipe's two steps,
 	// computed from the run's inputs.
 	Steps []Step `json:"steps,omitempty"`
 }
 
+// recipeJSON is the JSON form of a Recipe: its Duration is a string such
+// as "2s" (or a number of seconds), which time.Duration cannot read.
+type recipeJSON struct {
+	*recipeFields
+	Duration duration `json:"duration,omitempty"`
+}
+
+// recipeFields is Recipe without its methods, so that recipeJSON does not
+// recurse into them.
+type recipeFields Recipe
+
+// MarshalJSON writes the recipe in the scripts format of Scripts, its
+// Duration as a string such as "2s".
+func (r Recipe) MarshalJSON() ([]byte, error) {
+	return json.Marshal(recipeJSON{recipeFields: (*recipeFields)(&r), Duration: duration(r.Duration)})
+}
+
+// UnmarshalJSON reads a recipe in the scripts format of Scripts: the
+// duration is a string such as "2s" or a number of seconds, and unknown
+// fields are errors.
+func (r *Recipe) UnmarshalJSON(b []byte) error {
+	var v Recipe
+	w := recipeJSON{recipeFields: (*recipeFields)(&v)}
+	if err := strictDecode(b, &w); err != nil {
+		return err
+	}
+	v.Duration = time.Duration(w.Duration)
+	*r = v
+	return nil
+}
+
 // defaultRecipe is what runs of recipes without a script do: queued, then
 // running, then done 300 ms after creation, with two steps that turn the
 // inputs into a text output (step_1) and a json output (step_2).
-var defaultRecipe = Recipe{Duration: Duration(300 * time.Millisecond)}
+var defaultRecipe = Recipe{Duration: 300 * time.Millisecond}
 
 // Step scripts one step of a run.
 type Step struct {
@@ -135,7 +167,7 @@ func (r *run) status(now time.Time) stewai.Status {
 		final = stewai.StatusDone
 	}
 	s := final
-	if d := time.Duration(r.recipe.Duration); r.byTime() {
+	if d := r.recipe.Duration; r.byTime() {
 		if elapsed := now.Sub(r.created); elapsed < d {
 			s = statuses[int(elapsed*time.Duration(len(statuses))/d)]
 		}
@@ -169,7 +201,7 @@ func (r *run) elapsed(now time.Time) time.Duration {
 	case r.finished != nil:
 		return *r.finished
 	case r.byTime():
-		return min(now.Sub(r.created), time.Duration(r.recipe.Duration))
+		return min(now.Sub(r.created), r.recipe.Duration)
 	default:
 		return time.Duration(r.polls) * pollStep
 	}

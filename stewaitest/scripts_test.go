@@ -1,6 +1,7 @@
 package stewaitest_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -82,7 +83,7 @@ func TestScriptedImmediateAndEndless(t *testing.T) {
 }
 
 func TestScriptedDuration(t *testing.T) {
-	srv := stewaitest.NewServer(stewaitest.WithRecipe("slow", stewaitest.Recipe{Duration: stewaitest.Duration(90 * time.Second)}))
+	srv := stewaitest.NewServer(stewaitest.WithRecipe("slow", stewaitest.Recipe{Duration: 90 * time.Second}))
 	defer srv.Close()
 	run, err := srv.Client().Runs.Create(testContext(t), stewai.CreateRunParams{RecipeID: "slow"})
 	require.NoError(t, err)
@@ -282,4 +283,27 @@ func TestRealTimeServer(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, got.Status)
 	}
+}
+
+func TestDurationsAreTimeDurationsInGoAndStringsInJSON(t *testing.T) {
+	rec := stewaitest.Recipe{Final: stewai.StatusFailed, Duration: 1500 * time.Millisecond}
+	b, err := json.Marshal(rec)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"final": "failed", "duration": "1.5s"}`, string(b))
+	var back stewaitest.Recipe
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, rec, back)
+
+	f := stewaitest.Fault{Path: "runs/", Latency: 250 * time.Millisecond, RetryAfter: 2 * time.Second}
+	b, err = json.Marshal(f)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"path": "runs/", "latency": "250ms", "retry_after": "2s"}`, string(b))
+	var fb stewaitest.Fault
+	require.NoError(t, json.Unmarshal([]byte(`{"latency": 0.5, "retry_after": "3s"}`), &fb))
+	assert.Equal(t, 500*time.Millisecond, fb.Latency, "a number is seconds")
+	assert.Equal(t, 3*time.Second, fb.RetryAfter)
+
+	assert.Error(t, json.Unmarshal([]byte(`{"latency": "soon"}`), &fb))
+	assert.Error(t, json.Unmarshal([]byte(`{"latence": "1s"}`), &fb), "unknown fields are errors")
+	assert.Error(t, json.Unmarshal([]byte(`{"duration": true}`), &back))
 }

@@ -271,7 +271,7 @@ type Fault struct {
 	Header http.Header `json:"header,omitempty"`
 	// RetryAfter, when positive, sends a Retry-After header asking for this
 	// delay, in whole seconds (rounded up).
-	RetryAfter Duration `json:"retry_after,omitempty"`
+	RetryAfter time.Duration `json:"-"`
 	// RetryAfterDate sends RetryAfter as an HTTP date that far after the
 	// server's current time instead.
 	RetryAfterDate bool `json:"retry_after_date,omitempty"`
@@ -294,31 +294,62 @@ type Fault struct {
 	// default (virtual) clock the wait takes no real time, and a latency
 	// above a client's request timeout times that client out
 	// deterministically.
-	Latency Duration `json:"latency,omitempty"`
+	Latency time.Duration `json:"-"`
 }
 
-// Duration is a time.Duration that reads and writes JSON as "1.5s".
-type Duration time.Duration
+// faultJSON is the JSON form of a Fault: its durations are strings such
+// as "1.5s" (or numbers of seconds), which time.Duration cannot read.
+type faultJSON struct {
+	*faultFields
+	RetryAfter duration `json:"retry_after,omitempty"`
+	Latency    duration `json:"latency,omitempty"`
+}
 
-// MarshalJSON writes the duration as a Go duration string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+// faultFields is Fault without its methods, so that faultJSON does not
+// recurse into them.
+type faultFields Fault
 
-// UnmarshalJSON reads "1.5s", "300ms", or a number of seconds.
-func (d *Duration) UnmarshalJSON(b []byte) error {
+// MarshalJSON writes the fault in the scripts format of Scripts, its
+// durations as strings such as "1.5s".
+func (f Fault) MarshalJSON() ([]byte, error) {
+	return json.Marshal(faultJSON{faultFields: (*faultFields)(&f), RetryAfter: duration(f.RetryAfter), Latency: duration(f.Latency)})
+}
+
+// UnmarshalJSON reads a fault in the scripts format of Scripts: durations
+// are strings such as "250ms" or numbers of seconds, and unknown fields
+// are errors.
+func (f *Fault) UnmarshalJSON(b []byte) error {
+	var v Fault
+	w := faultJSON{faultFields: (*faultFields)(&v)}
+	if err := strictDecode(b, &w); err != nil {
+		return err
+	}
+	v.RetryAfter, v.Latency = time.Duration(w.RetryAfter), time.Duration(w.Latency)
+	*f = v
+	return nil
+}
+
+// duration is a time.Duration that reads and writes JSON as "1.5s"; it
+// reads a number as seconds.
+type duration time.Duration
+
+func (d duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+func (d *duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if json.Unmarshal(b, &s) == nil {
 		v, err := time.ParseDuration(s)
 		if err != nil {
-			return err
+			return fmt.Errorf("duration %q: %w", s, err)
 		}
-		*d = Duration(v)
+		*d = duration(v)
 		return nil
 	}
 	var secs float64
 	if err := json.Unmarshal(b, &secs); err != nil {
 		return fmt.Errorf("duration must be a string such as \"1.5s\" or a number of seconds")
 	}
-	*d = Duration(secs * float64(time.Second))
+	*d = duration(secs * float64(time.Second))
 	return nil
 }
 
@@ -377,7 +408,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if fault.Latency > 0 {
-		if err := s.hold(r, tag, time.Duration(fault.Latency)); err != nil {
+		if err := s.hold(r, tag, fault.Latency); err != nil {
 			return // the client gave up: no status
 		}
 	}
@@ -441,7 +472,7 @@ func (s *Server) answer(i, status int, body []byte) {
 
 // retryAfter renders a fault's Retry-After value.
 func (s *Server) retryAfter(f Fault) string {
-	d := time.Duration(f.RetryAfter)
+	d := f.RetryAfter
 	if f.RetryAfterDate {
 		return s.now().Add(d).UTC().Format(http.TimeFormat)
 	}
