@@ -158,6 +158,10 @@ func (s *Server) searchMarket(w http.ResponseWriter, r *http.Request, _ string) 
 
 // marketDetail handles GET marketplace/recipes/{ulid}/.
 func (s *Server) marketDetail(w http.ResponseWriter, _ *http.Request, id string) []byte {
+	if s.market == nil {
+		writeError(w, http.StatusNotFound, "Not found: the marketplace is not enabled.")
+		return nil
+	}
 	for _, e := range s.market {
 		if e.RecipeULID == id {
 			writeJSON(w, http.StatusOK, e.object())

@@ -207,3 +207,61 @@ func TestRecipeRoutes(t *testing.T) {
 		assert.NotEmpty(t, body, "%s %s answers JSON", tc.method, tc.path)
 	}
 }
+
+func TestStrictRecipesRejectUnknownAndRecordNothing(t *testing.T) {
+	srv := stewaitest.NewServer(
+		stewaitest.WithStrictRecipes(),
+		stewaitest.WithRecipe("known", stewaitest.Recipe{Final: stewai.StatusFailed}, stewaitest.Recipe{}),
+		stewaitest.WithMarketplace(stewaitest.MarketplaceEntry{RecipeULID: "01JMARKET", Name: "Tax"}),
+	)
+	defer srv.Close()
+	c := srv.Client()
+	ctx := testContext(t)
+
+	_, err := c.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "no-such-recipe"})
+	require.ErrorIs(t, err, stewai.ErrNotFound, "a mistyped recipe id fails the test")
+	var apiErr *stewai.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, "Recipe not found.", apiErr.Message)
+	assert.Empty(t, srv.Runs(), "no run recorded")
+	status, body := call(t, srv, "POST", "runs/", "application/json", createBody("no-such-recipe"))
+	assert.Equal(t, http.StatusNotFound, status)
+	assert.Equal(t, map[string]any{"detail": "Recipe not found."}, body)
+	for _, r := range srv.Requests() {
+		assert.Equal(t, http.StatusNotFound, r.Status, "no create in the log succeeded: %s %s", r.Method, r.Path)
+	}
+	page, err := c.Runs.List(ctx, stewai.ListRunsParams{})
+	require.NoError(t, err)
+	assert.Zero(t, page.Count)
+
+	_, err = c.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "known"})
+	assert.ErrorIs(t, err, stewai.ErrRunFailed, "the first script of a known recipe, not used up by the rejected runs")
+	_, err = c.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "01JMARKET"})
+	assert.NoError(t, err, "a marketplace recipe is known")
+	assert.Len(t, srv.Runs(), 2)
+
+	lenient := stewaitest.NewServer()
+	defer lenient.Close()
+	_, err = lenient.Client().Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "01JEXAMPLE00000000000000000"})
+	assert.NoError(t, err, "by default the docs' made-up ids run")
+
+	opts, err := stewaitest.ParseScripts(strings.NewReader(`{"strict_recipes": true}`))
+	require.NoError(t, err)
+	scripted := stewaitest.NewServer(opts...)
+	defer scripted.Close()
+	_, err = scripted.Client().Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "r"})
+	assert.ErrorIs(t, err, stewai.ErrNotFound, "strict_recipes in a scripts file")
+}
+
+func TestEmptyMarketplaceIsEnabled(t *testing.T) {
+	srv := stewaitest.NewServer(stewaitest.WithMarketplace())
+	defer srv.Close()
+	page, err := srv.Client().Marketplace.Search(testContext(t), stewai.MarketplaceSearchParams{})
+	require.NoError(t, err)
+	assert.Zero(t, page.Count)
+	off := stewaitest.NewServer()
+	defer off.Close()
+	status, body := call(t, off, "GET", "marketplace/recipes/01JX/", "", "")
+	assert.Equal(t, http.StatusNotFound, status)
+	assert.Contains(t, body["detail"], "not enabled")
+}

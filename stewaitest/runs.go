@@ -326,6 +326,10 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request, _ string) []b
 		writeJSON(w, http.StatusAccepted, s.runs[prev.id].object(s.now()))
 		return body
 	}
+	if s.strictRecipes && !s.knowsRecipe(p.recipeID) {
+		writeError(w, http.StatusNotFound, "Recipe not found.")
+		return body
+	}
 	for _, src := range p.sources {
 		if s.strictFiles && src.Kind == stewai.SourceFile && !s.files.has(src.URI) {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("File source %s is not in storage.", src.URI))
@@ -342,6 +346,20 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request, _ string) []b
 	}
 	writeJSON(w, http.StatusAccepted, ru.object(now))
 	return body
+}
+
+// knowsRecipe reports whether recipe id was scripted, created through
+// self-service or published to the marketplace. s.mu is held.
+func (s *Server) knowsRecipe(id string) bool {
+	if _, ok := s.recipes.byID[id]; ok {
+		return true
+	}
+	for _, e := range s.market {
+		if e.RecipeULID == id {
+			return true
+		}
+	}
+	return false
 }
 
 type createParams struct {

@@ -44,6 +44,9 @@ type Scripts struct {
 	// StrictFiles rejects doc:// sources that were not uploaded, as
 	// WithStrictFiles does.
 	StrictFiles bool `json:"strict_files,omitempty"`
+	// StrictRecipes rejects runs of recipes the server does not know, as
+	// WithStrictRecipes does.
+	StrictRecipes bool `json:"strict_recipes,omitempty"`
 	// SelfService enables GET recipes/{id}/, as WithSelfService does.
 	SelfService bool `json:"self_service,omitempty"`
 	// Marketplace enables the marketplace with these recipes, as
@@ -132,6 +135,9 @@ func ParseScripts(r io.Reader) ([]Option, error) {
 	}
 	if sc.StrictFiles {
 		opts = append(opts, WithStrictFiles())
+	}
+	if sc.StrictRecipes {
+		opts = append(opts, WithStrictRecipes())
 	}
 	if sc.SelfService {
 		opts = append(opts, WithSelfService())

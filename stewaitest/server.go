@@ -78,18 +78,19 @@ type Server struct {
 	realTime  bool
 	onRequest func(Request)
 
-	mu          sync.Mutex
-	recipes     *recipeBook
-	market      []MarketplaceEntry // nil: the marketplace is not enabled
-	selfService bool
-	strictFiles bool
-	accessLog   io.Writer
-	runs        map[string]*run
-	order       []string // run ids in creation order
-	idem        map[string]idempotent
-	files       *fileStore
-	faults      []*pendingFault
-	log         []Request
+	mu            sync.Mutex
+	recipes       *recipeBook
+	market        []MarketplaceEntry // nil: the marketplace is not enabled
+	selfService   bool
+	strictFiles   bool
+	strictRecipes bool
+	accessLog     io.Writer
+	runs          map[string]*run
+	order         []string // run ids in creation order
+	idem          map[string]idempotent
+	files         *fileStore
+	faults        []*pendingFault
+	log           []Request
 }
 
 // Option configures a Server.
@@ -126,6 +127,17 @@ func WithStrictFiles() Option {
 	return func(s *Server) { s.strictFiles = true }
 }
 
+// WithStrictRecipes makes the fake answer 404 {"detail": "Recipe not
+// found."} to a run of a recipe it does not know, and record nothing (no
+// run, no recipe). It knows the recipes given to WithRecipe or Script (or
+// a scripts file), created through self-service (see WithSelfService) and
+// not deleted since, and those of WithMarketplace. By default any recipe
+// id runs the default recipe, as the StewAI docs' made-up ids need; strict
+// recipes catch a mistyped id in a test.
+func WithStrictRecipes() Option {
+	return func(s *Server) { s.strictRecipes = true }
+}
+
 // WithSelfService enables recipe self-service, which the real service
 // disables by default: GET recipes/{id}/ answers the recipe instead of 404.
 func WithSelfService() Option {
@@ -134,10 +146,16 @@ func WithSelfService() Option {
 
 // WithMarketplace enables the marketplace with these published recipes.
 // Without it, as on deployments that do not enable it, every marketplace
-// path answers 404. Runs of a marketplace recipe follow the script given
+// path answers 404; WithMarketplace() with no entries enables an empty
+// one. Runs of a marketplace recipe follow the script given
 // to WithRecipe for its ULID, if any.
 func WithMarketplace(entries ...MarketplaceEntry) Option {
-	return func(s *Server) { s.market = append(s.market, entries...) }
+	return func(s *Server) {
+		s.market = append(s.market, entries...)
+		if s.market == nil {
+			s.market = []MarketplaceEntry{} // enabled, and empty
+		}
+	}
 }
 
 // WithFault injects a fault from the start; see Server.Inject.
