@@ -197,8 +197,10 @@ func TestRecipeRoutes(t *testing.T) {
 		method, path string
 		want         int
 	}{
-		{"POST", "recipes/", http.StatusMethodNotAllowed},
-		{"DELETE", "recipes/r/", http.StatusMethodNotAllowed},
+		{"POST", "recipes/", http.StatusNotFound}, // self-service is disabled
+		{"DELETE", "recipes/r/", http.StatusNotFound},
+		{"PUT", "recipes/r/", http.StatusMethodNotAllowed},
+		{"POST", "recipes/r/", http.StatusMethodNotAllowed},
 		{"GET", "recipes/r/execution-contract", http.StatusNotFound},
 		{"GET", "recipes/r/execution-contract/", http.StatusOK},
 	} {
@@ -264,4 +266,111 @@ func TestEmptyMarketplaceIsEnabled(t *testing.T) {
 	status, body := call(t, off, "GET", "marketplace/recipes/01JX/", "", "")
 	assert.Equal(t, http.StatusNotFound, status)
 	assert.Contains(t, body["detail"], "not enabled")
+}
+
+func TestSelfServiceCRUDThroughDo(t *testing.T) {
+	srv := stewaitest.NewServer(stewaitest.WithSelfService(), stewaitest.WithStrictRecipes(),
+		stewaitest.WithRecipe("01JSCRIPTED", stewaitest.Recipe{Name: "Scripted"}))
+	defer srv.Close()
+	c := srv.Client()
+	ctx := testContext(t)
+
+	var created map[string]any
+	err := c.Do(ctx, http.MethodPost, "recipes/", map[string]any{"name": "Weekly digest", "steps": []map[string]any{
+		{"id": "fetch", "title": "Fetch", "kind": "ingest"},
+		{"id": "sum", "title": "Summarize", "kind": "llm_simple", "depends_on": []string{"fetch"}},
+	}}, &created)
+	require.NoError(t, err)
+	id, _ := created["id"].(string)
+	require.NotEmpty(t, id)
+	assert.Equal(t, "Weekly digest", created["name"])
+
+	got, err := c.Recipes.Get(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, "Weekly digest", got.Name)
+	page, err := c.Recipes.List(ctx, stewai.ListRecipesParams{})
+	require.NoError(t, err)
+	require.Equal(t, 2, page.Count)
+	assert.Equal(t, id, page.Results[1].ID, "listed after the scripted recipes")
+	contract, err := c.Recipes.ExecutionContract(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"fetch", "sum"}, contract.StepOrder)
+
+	run, err := c.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: id})
+	require.NoError(t, err, "a created recipe runs, even on a strict server")
+	assert.Equal(t, stewai.StatusDone, run.Status)
+	steps, err := c.Runs.Steps(ctx, run.ID)
+	require.NoError(t, err)
+	require.Len(t, steps.Steps, 2)
+	text, _ := steps.Steps[1].Output.Text()
+	assert.Equal(t, "Output of Summarize.", text)
+
+	require.NoError(t, c.Do(ctx, http.MethodPatch, "recipes/"+id+"/", map[string]any{"name": "Daily digest"}, nil))
+	got, err = c.Recipes.Get(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, "Daily digest", got.Name)
+	contract, err = c.Recipes.ExecutionContract(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"fetch", "sum"}, contract.StepOrder, "a PATCH without steps keeps them")
+
+	require.NoError(t, c.Do(ctx, http.MethodPatch, "recipes/01JSCRIPTED/", map[string]any{"name": "Renamed"}, nil))
+	got, err = c.Recipes.Get(ctx, "01JSCRIPTED")
+	require.NoError(t, err)
+	assert.Equal(t, "Renamed", got.Name, "scripted recipes can be updated too")
+
+	require.NoError(t, c.Do(ctx, http.MethodDelete, "recipes/"+id+"/", nil, nil))
+	_, err = c.Recipes.Get(ctx, id)
+	assert.ErrorIs(t, err, stewai.ErrNotFound)
+	page, err = c.Recipes.List(ctx, stewai.ListRecipesParams{})
+	require.NoError(t, err)
+	assert.Equal(t, 1, page.Count, "gone from the list")
+	_, err = c.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: id})
+	assert.ErrorIs(t, err, stewai.ErrNotFound, "a deleted recipe is unknown to a strict server")
+	_, err = c.Runs.Get(ctx, run.ID)
+	assert.NoError(t, err, "its runs remain")
+	assert.ErrorIs(t, c.Do(ctx, http.MethodDelete, "recipes/"+id+"/", nil, nil), stewai.ErrNotFound)
+	assert.ErrorIs(t, c.Do(ctx, http.MethodPatch, "recipes/nope/", map[string]any{"name": "x"}, nil), stewai.ErrNotFound)
+}
+
+func TestSelfServiceValidation(t *testing.T) {
+	srv := stewaitest.NewServer(stewaitest.WithSelfService())
+	defer srv.Close()
+	for _, tc := range []struct{ method, path, body, detail string }{
+		{"POST", "recipes/", `{"name": `, "JSON object"},
+		{"POST", "recipes/", `[]`, "JSON object"},
+		{"POST", "recipes/", `{}`, "name is required"},
+		{"POST", "recipes/", `{"name": "  "}`, "name is required"},
+		{"POST", "recipes/", `{"name": 3}`, "name is required"},
+		{"POST", "recipes/", `{"name": "x", "colour": "red"}`, `"colour"`},
+		{"POST", "recipes/", `{"name": "x", "steps": {}}`, "steps must be a list"},
+		{"POST", "recipes/", `{"name": "x", "steps": [{"title": "no id"}]}`, "steps[0] needs an id"},
+		{"POST", "recipes/", `{"name": "x", "steps": [{"id": "a"}, {"id": "a"}]}`, "repeated"},
+		{"POST", "recipes/", `{"name": "x", "steps": [{"id": "a", "depends_on": ["b"]}]}`, "depends_on"},
+		{"POST", "recipes/", `{"name": "x", "steps": [{"id": "a", "model": "big"}]}`, "steps must be a list"},
+		{"PATCH", "recipes/01JX/", `{"name": ""}`, "name is required"},
+	} {
+		status, body := call(t, srv, tc.method, tc.path, "application/json", tc.body)
+		assert.Equal(t, http.StatusBadRequest, status, tc.body)
+		assert.Contains(t, body["detail"], tc.detail, tc.body)
+	}
+	status, _ := call(t, srv, "POST", "recipes/", "text/plain", `{"name": "x"}`)
+	assert.Equal(t, http.StatusUnsupportedMediaType, status)
+	page, err := srv.Client().Recipes.List(testContext(t), stewai.ListRecipesParams{})
+	require.NoError(t, err)
+	assert.Zero(t, page.Count, "no bad body created a recipe")
+
+	status, first := call(t, srv, "POST", "recipes/", "application/json", `{"name": "x"}`, "Idempotency-Key", "k1")
+	require.Equal(t, http.StatusCreated, status)
+	status, again := call(t, srv, "POST", "recipes/", "application/json", `{"name": "x"}`, "Idempotency-Key", "k1")
+	assert.Equal(t, http.StatusCreated, status)
+	assert.Equal(t, first["id"], again["id"], "a retried create makes one recipe")
+
+	off := stewaitest.NewServer()
+	defer off.Close()
+	ctx := testContext(t)
+	for _, tc := range []struct{ method, path string }{{"POST", "recipes/"}, {"PATCH", "recipes/01JX/"}, {"DELETE", "recipes/01JX/"}} {
+		err := off.Client().Do(ctx, tc.method, tc.path, map[string]any{"name": "x"}, nil)
+		assert.ErrorIs(t, err, stewai.ErrNotFound, "self-service is disabled by default: %s %s", tc.method, tc.path)
+		assert.ErrorContains(t, err, "self-service is disabled")
+	}
 }

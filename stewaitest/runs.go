@@ -293,19 +293,30 @@ type idempotent struct {
 	id     string   // the run or file it made
 }
 
-// createRun handles POST runs/ and returns the body read.
-func (s *Server) createRun(w http.ResponseWriter, r *http.Request, _ string) []byte {
+// readJSONBody reads the JSON body of r, up to maxJSONBody bytes. When the
+// Content-Type is not JSON, or the body cannot be read or is too large, it
+// answers and ok is false.
+func readJSONBody(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json.")
-		return nil
+		return nil, false
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody+1))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "Could not read the body.")
-		return nil
+		return nil, false
 	}
 	if len(body) > maxJSONBody {
 		writeError(w, http.StatusRequestEntityTooLarge, "Body too large.")
+		return nil, false
+	}
+	return body, true
+}
+
+// createRun handles POST runs/ and returns the body read.
+func (s *Server) createRun(w http.ResponseWriter, r *http.Request, _ string) []byte {
+	body, ok := readJSONBody(w, r)
+	if !ok {
 		return nil
 	}
 	p, problem := parseCreate(body)

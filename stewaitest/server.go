@@ -139,7 +139,28 @@ func WithStrictRecipes() Option {
 }
 
 // WithSelfService enables recipe self-service, which the real service
-// disables by default: GET recipes/{id}/ answers the recipe instead of 404.
+// disables by default (every self-service path then answers 404). The
+// bodies are not documented by StewAI; the fake accepts these, as JSON, and
+// answers 400 naming the problem with anything else (bad JSON, a missing
+// or empty name, an unknown field, a bad step):
+//
+//   - POST recipes/ creates a recipe: {"name": "Weekly digest", "steps":
+//     [{"id": "step_1", "title": "Summarize", "kind": "llm_simple",
+//     "depends_on": []}, ...]}. name is required; steps are optional (without
+//     them runs have the default recipe's steps), each with a unique id,
+//     depends_on naming other steps. Answer: 201 {"id": "<new ULID>",
+//     "name": "Weekly digest"}. A repeated Idempotency-Key answers the
+//     first recipe again.
+//   - GET recipes/{id}/ answers {"id", "name"}.
+//   - PATCH recipes/{id}/ changes name and/or steps (same fields, both
+//     optional); answer: 200 and the recipe.
+//   - DELETE recipes/{id}/ deletes it; answer: 204. Runs already created
+//     go on.
+//
+// Created recipes are listed by GET recipes/ after the scripted ones, have
+// an execution contract from their steps, and run like the default
+// recipe (done 300 ms after creation), each step with a text output.
+// Update and delete work on scripted recipes too. An unknown id is 404.
 func WithSelfService() Option {
 	return func(s *Server) { s.selfService = true }
 }
@@ -568,7 +589,10 @@ var routes = []route{
 	{http.MethodPost, "storage/upload/", (*Server).upload},
 	{http.MethodGet, "storage/resolve/", (*Server).resolve},
 	{http.MethodGet, "recipes/", (*Server).listRecipes},
+	{http.MethodPost, "recipes/", (*Server).createRecipe},
 	{http.MethodGet, "recipes/*/", (*Server).getRecipe},
+	{http.MethodPatch, "recipes/*/", (*Server).updateRecipe},
+	{http.MethodDelete, "recipes/*/", (*Server).deleteRecipe},
 	{http.MethodGet, "recipes/*/execution-contract/", (*Server).getContract},
 	{http.MethodGet, "marketplace/search/", (*Server).searchMarket},
 	{http.MethodGet, "marketplace/recipes/*/", (*Server).marketDetail},
