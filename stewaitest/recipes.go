@@ -125,7 +125,9 @@ func (s *Server) getRecipe(w http.ResponseWriter, _ *http.Request, id string) []
 	return nil
 }
 
-// getContract handles GET recipes/{id}/execution-contract/.
+// getContract handles GET recipes/{id}/execution-contract/. Contracts are
+// for the key's own recipes (scripted or created), so a marketplace
+// recipe's is a 404 whose detail says so.
 func (s *Server) getContract(w http.ResponseWriter, _ *http.Request, id string) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -133,7 +135,13 @@ func (s *Server) getContract(w http.ResponseWriter, _ *http.Request, id string) 
 		writeJSON(w, http.StatusOK, rs.contract())
 		return nil
 	}
-	writeError(w, http.StatusNotFound, "Recipe not found.")
+	for _, e := range s.market {
+		if e.RecipeULID == id {
+			writeError(w, http.StatusNotFound, "Recipe not found: execution contracts are only for the key's own recipes, and this is a marketplace recipe (see marketplace/recipes/{recipe_ulid}/).")
+			return nil
+		}
+	}
+	writeError(w, http.StatusNotFound, "Recipe not found: execution contracts are only for the key's own recipes.")
 	return nil
 }
 

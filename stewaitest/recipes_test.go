@@ -374,3 +374,15 @@ func TestSelfServiceValidation(t *testing.T) {
 		assert.ErrorContains(t, err, "self-service is disabled")
 	}
 }
+
+func TestContractOfAMarketplaceRecipeIs404ThatSaysWhy(t *testing.T) {
+	srv := stewaitest.NewServer(stewaitest.WithMarketplace(stewaitest.MarketplaceEntry{RecipeULID: "01JMARKET", Name: "Tax"}))
+	defer srv.Close()
+	ctx := testContext(t)
+	_, err := srv.Client().Recipes.ExecutionContract(ctx, "01JMARKET")
+	require.ErrorIs(t, err, stewai.ErrNotFound)
+	assert.ErrorContains(t, err, "execution contracts are only for the key's own recipes, and this is a marketplace recipe")
+	_, err = srv.Client().Recipes.ExecutionContract(ctx, "01JUNKNOWN")
+	require.ErrorIs(t, err, stewai.ErrNotFound)
+	assert.ErrorContains(t, err, "execution contracts are only for the key's own recipes")
+}
