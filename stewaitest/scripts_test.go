@@ -3,6 +3,8 @@ package stewaitest_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -306,4 +308,30 @@ func TestDurationsAreTimeDurationsInGoAndStringsInJSON(t *testing.T) {
 	assert.Error(t, json.Unmarshal([]byte(`{"latency": "soon"}`), &fb))
 	assert.Error(t, json.Unmarshal([]byte(`{"latence": "1s"}`), &fb), "unknown fields are errors")
 	assert.Error(t, json.Unmarshal([]byte(`{"duration": true}`), &back))
+}
+
+func TestRequestLogKeepsTheLastMaxLoggedRequests(t *testing.T) {
+	srv := stewaitest.NewServer()
+	defer srv.Close()
+	const extra = 5
+	for i := range stewaitest.MaxLoggedRequests + extra {
+		req := httptest.NewRequest(http.MethodGet, "/v1/runs/?n="+strconv.Itoa(i), nil) // no key: 401, logged all the same
+		srv.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	reqs := srv.Requests()
+	require.Len(t, reqs, stewaitest.MaxLoggedRequests)
+	assert.Equal(t, strconv.Itoa(extra), reqs[0].Query.Get("n"), "the oldest requests are dropped")
+	assert.Equal(t, strconv.Itoa(stewaitest.MaxLoggedRequests+extra-1), reqs[len(reqs)-1].Query.Get("n"), "the newest last")
+	for i, r := range reqs {
+		if r.Query.Get("n") != strconv.Itoa(i+extra) || r.Status != http.StatusUnauthorized {
+			t.Fatalf("request %d of the log is n=%s with status %d: want n=%d, 401", i, r.Query.Get("n"), r.Status, i+extra)
+		}
+	}
+
+	_, err := srv.Client().Runs.Create(testContext(t), stewai.CreateRunParams{RecipeID: "r"}, stewai.NoWait())
+	require.NoError(t, err)
+	reqs = srv.Requests()
+	require.Len(t, reqs, stewaitest.MaxLoggedRequests)
+	assert.Equal(t, "runs/", reqs[len(reqs)-1].Path)
+	assert.Equal(t, http.StatusAccepted, reqs[len(reqs)-1].Status, "the outcome is filled in past the wrap")
 }

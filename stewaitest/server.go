@@ -90,7 +90,7 @@ type Server struct {
 	idem          map[string]idempotent
 	files         *fileStore
 	faults        []*pendingFault
-	log           []Request
+	log           requestLog
 }
 
 // Option configures a Server.
@@ -278,11 +278,56 @@ type Request struct {
 	Fault bool
 }
 
-// Requests returns the requests received so far, in the order they arrived.
+// MaxLoggedRequests is how many requests the server's log keeps: Requests
+// returns the last MaxLoggedRequests, so that a long-running fake (such as
+// cmd/stewai-fake) does not grow without end.
+const MaxLoggedRequests = 10_000
+
+// Requests returns the requests received so far, in the order they
+// arrived: the last MaxLoggedRequests of them, older ones being dropped.
+// A test that sends more should look at the log as it goes, or count
+// with OnRequest.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Request(nil), s.log...)
+	return s.log.all()
+}
+
+// requestLog keeps the last MaxLoggedRequests requests in a ring.
+type requestLog struct {
+	ring  []Request // request n is at n % MaxLoggedRequests
+	total int       // requests logged so far, dropped ones included
+}
+
+// add logs r and returns its number.
+func (l *requestLog) add(r Request) int {
+	n := l.total
+	l.total++
+	if len(l.ring) < MaxLoggedRequests {
+		l.ring = append(l.ring, r)
+	} else {
+		l.ring[n%MaxLoggedRequests] = r
+	}
+	return n
+}
+
+// at returns request n, or nil once it has been dropped.
+func (l *requestLog) at(n int) *Request {
+	if n < l.total-len(l.ring) || n >= l.total {
+		return nil
+	}
+	return &l.ring[n%MaxLoggedRequests]
+}
+
+// all returns the kept requests, oldest first.
+func (l *requestLog) all() []Request {
+	out := make([]Request, 0, len(l.ring))
+	start := 0
+	if len(l.ring) == MaxLoggedRequests {
+		start = l.total % MaxLoggedRequests
+	}
+	out = append(out, l.ring[start:]...)
+	return append(out, l.ring[:start]...)
 }
 
 // Fault is a misbehaviour to inject, for the next Times requests that match
@@ -439,8 +484,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// client can see it: whatever the client does next is logged after it.
 	logged := Request{Method: r.Method, Path: rel, Query: r.URL.Query(), Header: r.Header.Clone(), Fault: faulty}
 	entry := s.arrive(logged)
+	status := 0 // as answered, for the access log
 	if s.accessLog != nil {
-		defer s.logAccess(entry, r.URL.RequestURI(), time.Now())
+		defer func(start time.Time) {
+			fmt.Fprintf(s.accessLog, "%s %s %d %s\n", r.Method, r.URL.RequestURI(), status, time.Since(start).Round(time.Microsecond))
+		}(time.Now())
+	}
+	answer := func(code int, body []byte) {
+		status = code
+		s.answer(entry, code, body)
 	}
 	if s.onRequest != nil {
 		s.onRequest(logged)
@@ -459,7 +511,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", s.retryAfter(fault))
 	}
 	if fault.Status != 0 {
-		s.answer(entry, fault.Status, nil)
+		answer(fault.Status, nil)
 		writeFault(w, fault)
 		return
 	}
@@ -468,13 +520,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body := s.handle(rec, r, rel)
 	switch {
 	case fault.DropAfterHandling:
-		s.answer(entry, 0, body)
+		answer(0, body)
 		dropConnection(w)
 	case fault.Truncate:
-		s.answer(entry, rec.Code, body)
+		answer(rec.Code, body)
 		writeTruncated(w, rec)
 	default:
-		s.answer(entry, rec.Code, body)
+		answer(rec.Code, body)
 		for k, v := range rec.Header() {
 			w.Header()[k] = v
 		}
@@ -486,27 +538,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// arrive logs a request and returns its place in the log.
+// arrive logs a request and returns its number in the log.
 func (s *Server) arrive(r Request) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.log = append(s.log, r)
-	return len(s.log) - 1
+	return s.log.add(r)
 }
 
-// logAccess writes the access-log line of the request logged at i.
-func (s *Server) logAccess(i int, uri string, start time.Time) {
-	s.mu.Lock()
-	req := s.log[i]
-	s.mu.Unlock()
-	fmt.Fprintf(s.accessLog, "%s %s %d %s\n", req.Method, uri, req.Status, time.Since(start).Round(time.Microsecond))
-}
-
-// answer records the outcome of the request logged at i.
-func (s *Server) answer(i, status int, body []byte) {
+// answer records the outcome of request n, unless the log has dropped it.
+func (s *Server) answer(n, status int, body []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.log[i].Status, s.log[i].Body = status, body
+	if req := s.log.at(n); req != nil {
+		req.Status, req.Body = status, body
+	}
 }
 
 // retryAfter renders a fault's Retry-After value.
