@@ -84,6 +84,7 @@ type Server struct {
 	selfService   bool
 	strictFiles   bool
 	strictRecipes bool
+	maxStored     int64 // bytes of upload content kept, at most
 	accessLog     io.Writer
 	runs          map[string]*run
 	order         []string // run ids in creation order
@@ -213,6 +214,8 @@ func NewServer(opts ...Option) *Server {
 		runs:    map[string]*run{},
 		idem:    map[string]idempotent{},
 		files:   newFileStore(),
+
+		maxStored: DefaultMaxStoredBytes,
 	}
 	s.ts = httptest.NewUnstartedServer(s)
 	for _, opt := range opts {
