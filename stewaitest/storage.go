@@ -105,7 +105,14 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, _ string) []byte
 		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be multipart/form-data.")
 		return nil
 	}
-	file, problem := readUploadForm(r, r.ContentLength)
+	// Keep no more than could fit: an upload bound to be refused leaves
+	// (almost) no garbage behind. The room only shrinks meanwhile, so a
+	// file cut short here is refused below.
+	s.mu.Lock()
+	room := min(max(s.maxStored-s.files.bytes, 0), MaxKeptContent)
+	s.mu.Unlock()
+	keep := min(int(room)+1, MaxKeptContent)
+	file, problem := readUploadForm(r, keep, r.ContentLength)
 	if problem != "" {
 		writeError(w, http.StatusBadRequest, problem)
 		return nil
@@ -121,10 +128,10 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, _ string) []byte
 		writeJSON(w, http.StatusCreated, s.files.byURI[prev.id].File)
 		return nil
 	}
-	if kept := int64(len(file.Content)); s.files.bytes+kept > s.maxStored {
+	if adds := min(file.SizeBytes, MaxKeptContent); s.files.bytes+adds > s.maxStored {
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf(
 			"Storage full: the fake keeps at most %d bytes of uploaded content (WithMaxStoredBytes, --max-stored-bytes); %d are stored and this file would add %d. Earlier files are kept.",
-			s.maxStored, s.files.bytes, kept))
+			s.maxStored, s.files.bytes, adds))
 		return nil
 	}
 	s.files.add(file, file.Filename)
@@ -136,9 +143,10 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, _ string) []byte
 }
 
 // readUploadForm reads an upload's form as a stream, keeping the file's
-// size, digest and first MaxKeptContent bytes. problem says what is wrong
-// with the form, in the words of a 400 answer.
-func readUploadForm(r *http.Request, sizeHint int64) (file *StoredFile, problem string) {
+// size, digest and first keep bytes (keep ≤ MaxKeptContent). sizeHint is
+// the request's Content-Length, -1 when unknown. problem says what is
+// wrong with the form, in the words of a 400 answer.
+func readUploadForm(r *http.Request, keep int, sizeHint int64) (file *StoredFile, problem string) {
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return nil, "Malformed multipart body."
@@ -163,7 +171,7 @@ func readUploadForm(r *http.Request, sizeHint int64) (file *StoredFile, problem 
 			if file != nil {
 				return nil, "Only one file part is allowed."
 			}
-			if file, problem = readFilePart(part, sizeHint); problem != "" {
+			if file, problem = readFilePart(part, keep, sizeHint); problem != "" {
 				return nil, problem
 			}
 		default:
@@ -177,19 +185,19 @@ func readUploadForm(r *http.Request, sizeHint int64) (file *StoredFile, problem 
 	return file, ""
 }
 
-// readFilePart reads the file part of an upload. sizeHint, the request's
-// Content-Length (-1 when unknown), sizes the kept content so that reading
-// it leaves no garbage behind.
-func readFilePart(part *multipart.Part, sizeHint int64) (*StoredFile, string) {
+// readFilePart reads the file part of an upload, keeping its first keep
+// bytes. sizeHint, the request's Content-Length (-1 when unknown), sizes
+// the kept content so that reading it leaves no garbage behind.
+func readFilePart(part *multipart.Part, keep int, sizeHint int64) (*StoredFile, string) {
 	if part.FileName() == "" {
 		return nil, "The file part needs a filename."
 	}
 	file := newStoredFile(part.FileName())
 	file.ContentType = part.Header.Get("Content-Type")
 	h := sha256.New()
-	kept := &limitedBuffer{max: MaxKeptContent}
+	kept := &limitedBuffer{max: keep}
 	if sizeHint > 0 {
-		kept.b = make([]byte, 0, min(sizeHint, MaxKeptContent))
+		kept.b = make([]byte, 0, min(sizeHint, int64(keep)))
 	}
 	n, err := io.Copy(io.MultiWriter(h, kept), part)
 	if err != nil {

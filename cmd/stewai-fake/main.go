@@ -14,7 +14,8 @@
 //
 // Its memory is bounded: it keeps at most --max-stored-bytes of uploaded
 // content (64 MiB by default; an upload past it is answered 413) and the
-// last 10,000 requests of its log.
+// last 10,000 requests of its log, and (unless GOMEMLIMIT is set) it sets
+// the Go runtime's soft memory limit to --max-stored-bytes plus 24 MiB.
 package main
 
 import (
@@ -25,9 +26,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -77,7 +80,9 @@ mistyped ids.
 
 Memory is bounded: at most --max-stored-bytes of uploaded content is kept
 (at most 1 MiB of each file; past the bound an upload is answered 413 and
-earlier files are kept), and the log keeps the last 10,000 requests.
+earlier files are kept), and the log keeps the last 10,000 requests. Unless
+GOMEMLIMIT is set, the Go runtime's soft memory limit is --max-stored-bytes
+plus 24 MiB, so that the collector does not let the heap double.
 
 Flags:
 `
@@ -106,6 +111,9 @@ func run(ctx context.Context, args []string, out, logw io.Writer) error {
 	}
 	if *maxStored < 0 {
 		return fmt.Errorf("--max-stored-bytes must not be negative, not %d", *maxStored)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit(*maxStored))
 	}
 	opts := []stewaitest.Option{stewaitest.WithRealTime(), stewaitest.WithAPIKey(*key), stewaitest.WithMaxStoredBytes(*maxStored)}
 	if *strict {
@@ -146,6 +154,21 @@ func run(ctx context.Context, args []string, out, logw io.Writer) error {
 	fmt.Fprintln(out, "# stewai-fake is serving; interrupt to stop")
 	<-ctx.Done()
 	return nil
+}
+
+// memoryHeadroom is the memory the command allows itself beyond the
+// uploaded content it keeps: the request log, runs, and the garbage of
+// requests in flight.
+const memoryHeadroom = 24 << 20
+
+// memoryLimit is the Go runtime's soft memory limit for a fake that keeps
+// maxStored bytes of uploads: without it the collector lets the heap grow
+// to twice what is live, so a full store of 64 MiB would take 150 MiB.
+func memoryLimit(maxStored int64) int64 {
+	if maxStored > math.MaxInt64-memoryHeadroom {
+		return math.MaxInt64
+	}
+	return maxStored + memoryHeadroom
 }
 
 // readMarketplace reads the --marketplace file: a JSON list of

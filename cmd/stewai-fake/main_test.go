@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -185,4 +186,9 @@ func TestMaxStoredBytesFlag(t *testing.T) {
 
 	err = run(ctx, []string{"--addr", "127.0.0.1:0", "--max-stored-bytes", "-1"}, io.Discard, io.Discard)
 	assert.ErrorContains(t, err, "must not be negative")
+}
+
+func TestMemoryLimit(t *testing.T) {
+	assert.Equal(t, int64(64<<20+24<<20), memoryLimit(64<<20), "the default store plus headroom")
+	assert.Equal(t, int64(math.MaxInt64), memoryLimit(math.MaxInt64-1), "no overflow")
 }
