@@ -69,6 +69,9 @@ func (r Recipe) MarshalJSON() ([]byte, error) {
 // duration is a string such as "2s" or a number of seconds, and unknown
 // fields are errors.
 func (r *Recipe) UnmarshalJSON(b []byte) error {
+	if r == nil {
+		return fmt.Errorf("stewaitest: UnmarshalJSON into a nil *Recipe")
+	}
 	var v Recipe
 	w := recipeJSON{recipeFields: (*recipeFields)(&v)}
 	if err := strictDecode(b, &w); err != nil {

@@ -308,6 +308,8 @@ func TestDurationsAreTimeDurationsInGoAndStringsInJSON(t *testing.T) {
 	assert.Error(t, json.Unmarshal([]byte(`{"latency": "soon"}`), &fb))
 	assert.Error(t, json.Unmarshal([]byte(`{"latence": "1s"}`), &fb), "unknown fields are errors")
 	assert.Error(t, json.Unmarshal([]byte(`{"duration": true}`), &back))
+	assert.Error(t, (*stewaitest.Recipe)(nil).UnmarshalJSON([]byte(`{}`)), "nil, without a panic")
+	assert.Error(t, (*stewaitest.Fault)(nil).UnmarshalJSON([]byte(`{}`)))
 }
 
 func TestRequestLogKeepsTheLastMaxLoggedRequests(t *testing.T) {

@@ -406,6 +406,9 @@ func (f Fault) MarshalJSON() ([]byte, error) {
 // are strings such as "250ms" or numbers of seconds, and unknown fields
 // are errors.
 func (f *Fault) UnmarshalJSON(b []byte) error {
+	if f == nil {
+		return fmt.Errorf("stewaitest: UnmarshalJSON into a nil *Fault")
+	}
 	var v Fault
 	w := faultJSON{faultFields: (*faultFields)(&v)}
 	if err := strictDecode(b, &w); err != nil {
@@ -420,8 +423,10 @@ func (f *Fault) UnmarshalJSON(b []byte) error {
 // reads a number as seconds.
 type duration time.Duration
 
+// MarshalJSON writes the duration as a Go duration string, such as "1.5s".
 func (d duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
+// UnmarshalJSON reads "1.5s", "300ms", or a number of seconds.
 func (d *duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if json.Unmarshal(b, &s) == nil {
