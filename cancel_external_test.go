@@ -30,11 +30,11 @@ func TestCancelLeavesNoGoroutine(t *testing.T) {
 		cancel when
 		call   func(ctx context.Context, c *stewai.Client) error
 	}{
-		{"mid-request", stewaitest.Fault{Latency: stewaitest.Duration(time.Hour)}, onArrival, func(ctx context.Context, c *stewai.Client) error {
+		{"mid-request", stewaitest.Fault{Latency: time.Hour}, onArrival, func(ctx context.Context, c *stewai.Client) error {
 			_, err := c.Runs.Get(ctx, "r1")
 			return err
 		}},
-		{"mid-retry-sleep", stewaitest.Fault{Status: 503, RetryAfter: stewaitest.Duration(30 * time.Second)}, onSleep, func(ctx context.Context, c *stewai.Client) error {
+		{"mid-retry-sleep", stewaitest.Fault{Status: 503, RetryAfter: 30 * time.Second}, onSleep, func(ctx context.Context, c *stewai.Client) error {
 			_, err := c.Runs.Get(ctx, "r1")
 			return err
 		}},

@@ -70,10 +70,10 @@ func faults(redirectTo string) []fault {
 		add(fault{name: fmt.Sprintf("%d", status), f: stewaitest.Fault{Status: status},
 			transient: true, delay: sched, outcome: outcome})
 		add(fault{name: fmt.Sprintf("%d, Retry-After: 1 (seconds)", status),
-			f:         stewaitest.Fault{Status: status, RetryAfter: stewaitest.Duration(time.Second)},
+			f:         stewaitest.Fault{Status: status, RetryAfter: time.Second},
 			transient: true, delay: [2]time.Duration{time.Second, time.Second}, outcome: outcome})
 		add(fault{name: fmt.Sprintf("%d, Retry-After: HTTP date 2 s ahead", status),
-			f:         stewaitest.Fault{Status: status, RetryAfter: stewaitest.Duration(2 * time.Second), RetryAfterDate: true},
+			f:         stewaitest.Fault{Status: status, RetryAfter: 2 * time.Second, RetryAfterDate: true},
 			transient: true, delay: [2]time.Duration{time.Second, 2 * time.Second}, outcome: outcome})
 	}
 	add(fault{name: "503 echoing the key, JSON-escaped in its body and in X-Request-Id",
@@ -91,7 +91,7 @@ func faults(redirectTo string) []fault {
 		outcome: "ErrMalformedResponse"})
 	add(fault{name: "body larger than the 64 MiB cap", f: stewaitest.Fault{Status: 200, Body: tooLarge()},
 		outcome: "ErrResponseTooLarge"})
-	add(fault{name: "server slower than the request timeout", f: stewaitest.Fault{Latency: stewaitest.Duration(requestTimeout + time.Second)},
+	add(fault{name: "server slower than the request timeout", f: stewaitest.Fault{Latency: requestTimeout + time.Second},
 		transient: true, delay: sched, outcome: "ErrRequestTimeout"})
 	add(fault{name: "redirect to another host", f: stewaitest.Fault{Status: http.StatusFound, Header: http.Header{"Location": {redirectTo}}},
 		outcome: "APIError 302"})

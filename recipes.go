@@ -144,8 +144,10 @@ func (c *ExecutionContract) validate() error {
 }
 
 // ExecutionContract returns the execution contract of one of the key's
-// published recipes (GET recipes/{id}/execution-contract/, inferred). An
-// unknown or unpublished recipe fails with ErrNotFound.
+// own published recipes (GET recipes/{id}/execution-contract/, inferred).
+// Contracts are only for the key's own recipes: a marketplace recipe,
+// like an unknown or unpublished one, fails with ErrNotFound (see
+// MarketplaceService.Detail for what a marketplace recipe shows).
 func (s *RecipesService) ExecutionContract(ctx context.Context, recipeID string) (*ExecutionContract, error) {
 	path, err := idPath(pathRecipes, "recipe id", recipeID, suffixContract)
 	if err != nil {

@@ -35,8 +35,8 @@ func waitConcurrently(ctx context.Context, c *stewai.Client, n int, recipe func(
 // minute, and nobody's deadline runs out on time another goroutine slept.
 func TestThousandConcurrentWaits(t *testing.T) {
 	srv := stewaitest.NewServer(
-		stewaitest.WithRecipe("ten-seconds", stewaitest.Recipe{Duration: stewaitest.Duration(10 * time.Second)}),
-		stewaitest.WithRecipe("fails", stewaitest.Recipe{Duration: stewaitest.Duration(10 * time.Second), Final: stewai.StatusFailed}),
+		stewaitest.WithRecipe("ten-seconds", stewaitest.Recipe{Duration: 10 * time.Second}),
+		stewaitest.WithRecipe("fails", stewaitest.Recipe{Duration: 10 * time.Second, Final: stewai.StatusFailed}),
 	)
 	defer srv.Close()
 	const n = 1000
@@ -71,8 +71,8 @@ func TestThousandConcurrentWaits(t *testing.T) {
 // clock and the client goes on once it answers.
 func TestConcurrentWaitsThroughServerLatency(t *testing.T) {
 	srv := stewaitest.NewServer(
-		stewaitest.WithRecipe("r", stewaitest.Recipe{Duration: stewaitest.Duration(3 * time.Second)}),
-		stewaitest.WithFault(stewaitest.Fault{Method: "GET", Path: "runs/", Times: 100, Latency: stewaitest.Duration(20 * time.Second)}),
+		stewaitest.WithRecipe("r", stewaitest.Recipe{Duration: 3 * time.Second}),
+		stewaitest.WithFault(stewaitest.Fault{Method: "GET", Path: "runs/", Times: 100, Latency: 20 * time.Second}),
 	)
 	defer srv.Close()
 	c := srv.Client(stewai.WithRequestTimeout(30 * time.Second))
@@ -90,7 +90,7 @@ func BenchmarkConcurrentWaits(b *testing.B) {
 	for _, n := range []int{1_000, 10_000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			for range b.N {
-				srv := stewaitest.NewServer(stewaitest.WithRecipe("r", stewaitest.Recipe{Duration: stewaitest.Duration(10 * time.Second)}))
+				srv := stewaitest.NewServer(stewaitest.WithRecipe("r", stewaitest.Recipe{Duration: 10 * time.Second}))
 				start := time.Now()
 				_, errs := waitConcurrently(context.Background(), srv.Client(), n, func(int) string { return "r" })
 				elapsed := time.Since(start)

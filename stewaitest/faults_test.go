@@ -86,12 +86,12 @@ func TestFaultLatency(t *testing.T) {
 	run, err := c.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "r"}, stewai.NoWait())
 	require.NoError(t, err)
 
-	srv.Inject(stewaitest.Fault{Path: "runs/", Latency: stewaitest.Duration(10 * time.Second), Times: 1})
+	srv.Inject(stewaitest.Fault{Path: "runs/", Latency: 10 * time.Second, Times: 1})
 	got, err := c.Runs.Get(ctx, run.ID)
 	require.NoError(t, err, "slow but within the request timeout")
 	assert.Equal(t, stewai.StatusDone, got.Status, "10 s passed on the server's clock: the 300 ms run is done")
 
-	srv.Inject(stewaitest.Fault{Path: "runs/", Latency: stewaitest.Duration(2 * time.Minute), Times: 1})
+	srv.Inject(stewaitest.Fault{Path: "runs/", Latency: 2 * time.Minute, Times: 1})
 	start := time.Now()
 	_, err = c.Runs.Get(ctx, run.ID)
 	require.ErrorIs(t, err, stewai.ErrRequestTimeout)
@@ -180,9 +180,9 @@ func TestFaultRetryAfterFields(t *testing.T) {
 		fault stewaitest.Fault
 		want  time.Duration
 	}{
-		{stewaitest.Fault{Status: 503, RetryAfter: stewaitest.Duration(1500 * time.Millisecond), Times: 1}, 2 * time.Second},
-		{stewaitest.Fault{Status: 429, RetryAfter: stewaitest.Duration(50 * time.Second), RetryAfterDate: true, Times: 1}, 50 * time.Second},
-		{stewaitest.Fault{Status: 429, RetryAfter: stewaitest.Duration(90 * time.Second), Times: 1}, stewai.MaxRetryAfter}, // the one bound
+		{stewaitest.Fault{Status: 503, RetryAfter: 1500 * time.Millisecond, Times: 1}, 2 * time.Second},
+		{stewaitest.Fault{Status: 429, RetryAfter: 50 * time.Second, RetryAfterDate: true, Times: 1}, 50 * time.Second},
+		{stewaitest.Fault{Status: 429, RetryAfter: 90 * time.Second, Times: 1}, stewai.MaxRetryAfter}, // the one bound
 	} {
 		srv.Inject(tc.fault)
 		_, err := c.Runs.Get(ctx, "x")

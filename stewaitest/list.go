@@ -3,6 +3,7 @@ package stewaitest
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -67,6 +68,8 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request, items []any, 
 }
 
 // listRuns handles GET runs/: the runs, newest first, filtered by status.
+// An unknown status is a 400 naming the allowed ones, as a filtered list
+// endpoint answers, so that a typo does not pass as an empty list.
 // Listing does not count as a poll.
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, _ string) []byte {
 	page, size, ok := paging(w, r)
@@ -74,6 +77,10 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, _ string) []by
 		return nil
 	}
 	status := r.URL.Query().Get("status")
+	if status != "" && !slices.Contains(statuses, stewai.Status(status)) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("status must be one of %s, not %q.", statusNames(), status))
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()

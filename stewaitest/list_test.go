@@ -86,3 +86,23 @@ func TestListRunsThroughTheSDK(t *testing.T) {
 	}
 	assert.Len(t, srv.Requests()[before:], 3, "three pages of 20")
 }
+
+func TestListRunsUnknownStatusIs400(t *testing.T) {
+	srv := stewaitest.NewServer()
+	defer srv.Close()
+	ctx := testContext(t)
+	_, err := srv.Client().Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "r"})
+	require.NoError(t, err)
+
+	_, err = srv.Client().Runs.List(ctx, stewai.ListRunsParams{Status: "complete"})
+	var apiErr *stewai.APIError
+	require.ErrorAs(t, err, &apiErr, "a typo is not an empty list")
+	assert.Equal(t, http.StatusBadRequest, apiErr.StatusCode)
+	status, body := call(t, srv, "GET", "runs/?status=complete", "", "")
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Equal(t, `status must be one of queued, running, done, failed, cancelled, blocked, not "complete".`, body["detail"])
+
+	page, err := srv.Client().Runs.List(ctx, stewai.ListRunsParams{Status: stewai.StatusDone})
+	require.NoError(t, err)
+	assert.Equal(t, 1, page.Count, "a documented status still filters")
+}

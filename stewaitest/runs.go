@@ -41,16 +41,51 @@ type Recipe struct {
 	// PollsPerStatus is how many polls each of Statuses lasts; default 1.
 	PollsPerStatus int `json:"polls_per_status,omitempty"`
 	// Duration, when set, makes runs move by time rather than by polls.
-	Duration Duration `json:"duration,omitempty"`
+	// In JSON it is a string such as "1.5s".
+	Duration time.Duration `json:"-"`
 	// Steps are the run's steps. nil gives the default recipe's two steps,
 	// computed from the run's inputs.
 	Steps []Step `json:"steps,omitempty"`
 }
 
+// recipeJSON is the JSON form of a Recipe: its Duration is a string such
+// as "2s" (or a number of seconds), which time.Duration cannot read.
+type recipeJSON struct {
+	*recipeFields
+	Duration duration `json:"duration,omitempty"`
+}
+
+// recipeFields is Recipe without its methods, so that recipeJSON does not
+// recurse into them.
+type recipeFields Recipe
+
+// MarshalJSON writes the recipe in the scripts format of Scripts, its
+// Duration as a string such as "2s".
+func (r Recipe) MarshalJSON() ([]byte, error) {
+	return json.Marshal(recipeJSON{recipeFields: (*recipeFields)(&r), Duration: duration(r.Duration)})
+}
+
+// UnmarshalJSON reads a recipe in the scripts format of Scripts: the
+// duration is a string such as "2s" or a number of seconds, and unknown
+// fields are errors.
+func (r *Recipe) UnmarshalJSON(b []byte) error {
+	if r == nil {
+		return fmt.Errorf("stewaitest: UnmarshalJSON into a nil *Recipe")
+	}
+	var v Recipe
+	w := recipeJSON{recipeFields: (*recipeFields)(&v)}
+	if err := strictDecode(b, &w); err != nil {
+		return err
+	}
+	v.Duration = time.Duration(w.Duration)
+	*r = v
+	return nil
+}
+
 // defaultRecipe is what runs of recipes without a script do: queued, then
 // running, then done 300 ms after creation, with two steps that turn the
 // inputs into a text output (step_1) and a json output (step_2).
-var defaultRecipe = Recipe{Duration: Duration(300 * time.Millisecond)}
+var defaultRecipe = Recipe{Duration: 300 * time.Millisecond}
 
 // Step scripts one step of a run.
 type Step struct {
@@ -135,7 +170,7 @@ func (r *run) status(now time.Time) stewai.Status {
 		final = stewai.StatusDone
 	}
 	s := final
-	if d := time.Duration(r.recipe.Duration); r.byTime() {
+	if d := r.recipe.Duration; r.byTime() {
 		if elapsed := now.Sub(r.created); elapsed < d {
 			s = statuses[int(elapsed*time.Duration(len(statuses))/d)]
 		}
@@ -169,7 +204,7 @@ func (r *run) elapsed(now time.Time) time.Duration {
 	case r.finished != nil:
 		return *r.finished
 	case r.byTime():
-		return min(now.Sub(r.created), time.Duration(r.recipe.Duration))
+		return min(now.Sub(r.created), r.recipe.Duration)
 	default:
 		return time.Duration(r.polls) * pollStep
 	}
@@ -261,19 +296,30 @@ type idempotent struct {
 	id     string   // the run or file it made
 }
 
-// createRun handles POST runs/ and returns the body read.
-func (s *Server) createRun(w http.ResponseWriter, r *http.Request, _ string) []byte {
+// readJSONBody reads the JSON body of r, up to maxJSONBody bytes. When the
+// Content-Type is not JSON, or the body cannot be read or is too large, it
+// answers and ok is false.
+func readJSONBody(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json.")
-		return nil
+		return nil, false
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody+1))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "Could not read the body.")
-		return nil
+		return nil, false
 	}
 	if len(body) > maxJSONBody {
 		writeError(w, http.StatusRequestEntityTooLarge, "Body too large.")
+		return nil, false
+	}
+	return body, true
+}
+
+// createRun handles POST runs/ and returns the body read.
+func (s *Server) createRun(w http.ResponseWriter, r *http.Request, _ string) []byte {
+	body, ok := readJSONBody(w, r)
+	if !ok {
 		return nil
 	}
 	p, problem := parseCreate(body)
@@ -294,6 +340,10 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request, _ string) []b
 		writeJSON(w, http.StatusAccepted, s.runs[prev.id].object(s.now()))
 		return body
 	}
+	if s.strictRecipes && !s.knowsRecipe(p.recipeID) {
+		writeError(w, http.StatusNotFound, "Recipe not found.")
+		return body
+	}
 	for _, src := range p.sources {
 		if s.strictFiles && src.Kind == stewai.SourceFile && !s.files.has(src.URI) {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("File source %s is not in storage.", src.URI))
@@ -310,6 +360,20 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request, _ string) []b
 	}
 	writeJSON(w, http.StatusAccepted, ru.object(now))
 	return body
+}
+
+// knowsRecipe reports whether recipe id was scripted, created through
+// self-service or published to the marketplace. s.mu is held.
+func (s *Server) knowsRecipe(id string) bool {
+	if _, ok := s.recipes.byID[id]; ok {
+		return true
+	}
+	for _, e := range s.market {
+		if e.RecipeULID == id {
+			return true
+		}
+	}
+	return false
 }
 
 type createParams struct {

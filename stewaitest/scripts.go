@@ -44,6 +44,9 @@ type Scripts struct {
 	// StrictFiles rejects doc:// sources that were not uploaded, as
 	// WithStrictFiles does.
 	StrictFiles bool `json:"strict_files,omitempty"`
+	// StrictRecipes rejects runs of recipes the server does not know, as
+	// WithStrictRecipes does.
+	StrictRecipes bool `json:"strict_recipes,omitempty"`
 	// SelfService enables GET recipes/{id}/, as WithSelfService does.
 	SelfService bool `json:"self_service,omitempty"`
 	// Marketplace enables the marketplace with these recipes, as
@@ -84,11 +87,21 @@ func strictDecode(b []byte, v any) error {
 	return dec.Decode(v)
 }
 
-// finalStatuses are the statuses a script may end in: the six documented
-// ones (queued and running make runs that never end, for timeout tests).
-var finalStatuses = []stewai.Status{
+// statuses are the six documented run statuses: those a script may end in
+// (queued and running make runs that never end, for timeout tests) and
+// those GET runs/ filters by.
+var statuses = []stewai.Status{
 	stewai.StatusQueued, stewai.StatusRunning, stewai.StatusDone,
 	stewai.StatusFailed, stewai.StatusCancelled, stewai.StatusBlocked,
+}
+
+// statusNames lists the documented statuses, for error messages.
+func statusNames() string {
+	names := make([]string, len(statuses))
+	for i, st := range statuses {
+		names[i] = string(st)
+	}
+	return strings.Join(names, ", ")
 }
 
 // ParseScripts reads scripts in the format of Scripts and returns the options
@@ -123,6 +136,9 @@ func ParseScripts(r io.Reader) ([]Option, error) {
 	if sc.StrictFiles {
 		opts = append(opts, WithStrictFiles())
 	}
+	if sc.StrictRecipes {
+		opts = append(opts, WithStrictRecipes())
+	}
 	if sc.SelfService {
 		opts = append(opts, WithSelfService())
 	}
@@ -151,12 +167,8 @@ func checkRecipe(rec Recipe) error {
 	if rec.PollsPerStatus < 0 || rec.Duration < 0 {
 		return fmt.Errorf("polls_per_status and duration must not be negative")
 	}
-	if rec.Final != "" && !slices.Contains(finalStatuses, rec.Final) {
-		names := make([]string, len(finalStatuses))
-		for i, st := range finalStatuses {
-			names[i] = string(st)
-		}
-		return fmt.Errorf("final status %q is not one of %s", rec.Final, strings.Join(names, ", "))
+	if rec.Final != "" && !slices.Contains(statuses, rec.Final) {
+		return fmt.Errorf("final status %q is not one of %s", rec.Final, statusNames())
 	}
 	for i, st := range rec.Steps {
 		if strings.TrimSpace(st.ID) == "" {

@@ -1,7 +1,10 @@
 package stewaitest_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,7 +85,7 @@ func TestScriptedImmediateAndEndless(t *testing.T) {
 }
 
 func TestScriptedDuration(t *testing.T) {
-	srv := stewaitest.NewServer(stewaitest.WithRecipe("slow", stewaitest.Recipe{Duration: stewaitest.Duration(90 * time.Second)}))
+	srv := stewaitest.NewServer(stewaitest.WithRecipe("slow", stewaitest.Recipe{Duration: 90 * time.Second}))
 	defer srv.Close()
 	run, err := srv.Client().Runs.Create(testContext(t), stewai.CreateRunParams{RecipeID: "slow"})
 	require.NoError(t, err)
@@ -282,4 +285,55 @@ func TestRealTimeServer(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, got.Status)
 	}
+}
+
+func TestDurationsAreTimeDurationsInGoAndStringsInJSON(t *testing.T) {
+	rec := stewaitest.Recipe{Final: stewai.StatusFailed, Duration: 1500 * time.Millisecond}
+	b, err := json.Marshal(rec)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"final": "failed", "duration": "1.5s"}`, string(b))
+	var back stewaitest.Recipe
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, rec, back)
+
+	f := stewaitest.Fault{Path: "runs/", Latency: 250 * time.Millisecond, RetryAfter: 2 * time.Second}
+	b, err = json.Marshal(f)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"path": "runs/", "latency": "250ms", "retry_after": "2s"}`, string(b))
+	var fb stewaitest.Fault
+	require.NoError(t, json.Unmarshal([]byte(`{"latency": 0.5, "retry_after": "3s"}`), &fb))
+	assert.Equal(t, 500*time.Millisecond, fb.Latency, "a number is seconds")
+	assert.Equal(t, 3*time.Second, fb.RetryAfter)
+
+	assert.Error(t, json.Unmarshal([]byte(`{"latency": "soon"}`), &fb))
+	assert.Error(t, json.Unmarshal([]byte(`{"latence": "1s"}`), &fb), "unknown fields are errors")
+	assert.Error(t, json.Unmarshal([]byte(`{"duration": true}`), &back))
+	assert.Error(t, (*stewaitest.Recipe)(nil).UnmarshalJSON([]byte(`{}`)), "nil, without a panic")
+	assert.Error(t, (*stewaitest.Fault)(nil).UnmarshalJSON([]byte(`{}`)))
+}
+
+func TestRequestLogKeepsTheLastMaxLoggedRequests(t *testing.T) {
+	srv := stewaitest.NewServer()
+	defer srv.Close()
+	const extra = 5
+	for i := range stewaitest.MaxLoggedRequests + extra {
+		req := httptest.NewRequest(http.MethodGet, "/v1/runs/?n="+strconv.Itoa(i), nil) // no key: 401, logged all the same
+		srv.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	reqs := srv.Requests()
+	require.Len(t, reqs, stewaitest.MaxLoggedRequests)
+	assert.Equal(t, strconv.Itoa(extra), reqs[0].Query.Get("n"), "the oldest requests are dropped")
+	assert.Equal(t, strconv.Itoa(stewaitest.MaxLoggedRequests+extra-1), reqs[len(reqs)-1].Query.Get("n"), "the newest last")
+	for i, r := range reqs {
+		if r.Query.Get("n") != strconv.Itoa(i+extra) || r.Status != http.StatusUnauthorized {
+			t.Fatalf("request %d of the log is n=%s with status %d: want n=%d, 401", i, r.Query.Get("n"), r.Status, i+extra)
+		}
+	}
+
+	_, err := srv.Client().Runs.Create(testContext(t), stewai.CreateRunParams{RecipeID: "r"}, stewai.NoWait())
+	require.NoError(t, err)
+	reqs = srv.Requests()
+	require.Len(t, reqs, stewaitest.MaxLoggedRequests)
+	assert.Equal(t, "runs/", reqs[len(reqs)-1].Path)
+	assert.Equal(t, http.StatusAccepted, reqs[len(reqs)-1].Status, "the outcome is filled in past the wrap")
 }

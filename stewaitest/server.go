@@ -80,18 +80,20 @@ type Server struct {
 	seed      int64
 	onRequest func(Request)
 
-	mu          sync.Mutex
-	recipes     *recipeBook
-	market      []MarketplaceEntry // nil: the marketplace is not enabled
-	selfService bool
-	strictFiles bool
-	accessLog   io.Writer
-	runs        map[string]*run
-	order       []string // run ids in creation order
-	idem        map[string]idempotent
-	files       *fileStore
-	faults      []*pendingFault
-	log         []Request
+	mu            sync.Mutex
+	recipes       *recipeBook
+	market        []MarketplaceEntry // nil: the marketplace is not enabled
+	selfService   bool
+	strictFiles   bool
+	strictRecipes bool
+	maxStored     int64 // bytes of upload content kept, at most
+	accessLog     io.Writer
+	runs          map[string]*run
+	order         []string // run ids in creation order
+	idem          map[string]idempotent
+	files         *fileStore
+	faults        []*pendingFault
+	log           requestLog
 }
 
 // Option configures a Server.
@@ -128,18 +130,56 @@ func WithStrictFiles() Option {
 	return func(s *Server) { s.strictFiles = true }
 }
 
+// WithStrictRecipes makes the fake answer 404 {"detail": "Recipe not
+// found."} to a run of a recipe it does not know, and record nothing (no
+// run, no recipe). It knows the recipes given to WithRecipe or Script (or
+// a scripts file), created through self-service (see WithSelfService) and
+// not deleted since, and those of WithMarketplace. By default any recipe
+// id runs the default recipe, as the StewAI docs' made-up ids need; strict
+// recipes catch a mistyped id in a test.
+func WithStrictRecipes() Option {
+	return func(s *Server) { s.strictRecipes = true }
+}
+
 // WithSelfService enables recipe self-service, which the real service
-// disables by default: GET recipes/{id}/ answers the recipe instead of 404.
+// disables by default (every self-service path then answers 404). The
+// bodies are not documented by StewAI; the fake accepts these, as JSON, and
+// answers 400 naming the problem with anything else (bad JSON, a missing
+// or empty name, an unknown field, a bad step):
+//
+//   - POST recipes/ creates a recipe: {"name": "Weekly digest", "steps":
+//     [{"id": "step_1", "title": "Summarize", "kind": "llm_simple",
+//     "depends_on": []}, ...]}. name is required; steps are optional (without
+//     them runs have the default recipe's steps), each with a unique id,
+//     depends_on naming other steps. Answer: 201 {"id": "<new ULID>",
+//     "name": "Weekly digest"}. A repeated Idempotency-Key answers the
+//     first recipe again.
+//   - GET recipes/{id}/ answers {"id", "name"}.
+//   - PATCH recipes/{id}/ changes name and/or steps (same fields, both
+//     optional); answer: 200 and the recipe.
+//   - DELETE recipes/{id}/ deletes it; answer: 204. Runs already created
+//     go on.
+//
+// Created recipes are listed by GET recipes/ after the scripted ones, have
+// an execution contract from their steps, and run like the default
+// recipe (done 300 ms after creation), each step with a text output.
+// Update and delete work on scripted recipes too. An unknown id is 404.
 func WithSelfService() Option {
 	return func(s *Server) { s.selfService = true }
 }
 
 // WithMarketplace enables the marketplace with these published recipes.
 // Without it, as on deployments that do not enable it, every marketplace
-// path answers 404. Runs of a marketplace recipe follow the script given
+// path answers 404; WithMarketplace() with no entries enables an empty
+// one. Runs of a marketplace recipe follow the script given
 // to WithRecipe for its ULID, if any.
 func WithMarketplace(entries ...MarketplaceEntry) Option {
-	return func(s *Server) { s.market = append(s.market, entries...) }
+	return func(s *Server) {
+		s.market = append(s.market, entries...)
+		if s.market == nil {
+			s.market = []MarketplaceEntry{} // enabled, and empty
+		}
+	}
 }
 
 // WithFault injects a fault from the start; see Server.Inject.
@@ -185,6 +225,8 @@ func NewServer(opts ...Option) *Server {
 		runs:    map[string]*run{},
 		idem:    map[string]idempotent{},
 		files:   newFileStore(),
+
+		maxStored: DefaultMaxStoredBytes,
 	}
 	s.ts = httptest.NewUnstartedServer(s)
 	for _, opt := range opts {
@@ -257,11 +299,56 @@ type Request struct {
 	Fault bool
 }
 
-// Requests returns the requests received so far, in the order they arrived.
+// MaxLoggedRequests is how many requests the server's log keeps: Requests
+// returns the last MaxLoggedRequests, so that a long-running fake (such as
+// cmd/stewai-fake) does not grow without end.
+const MaxLoggedRequests = 10_000
+
+// Requests returns the requests received so far, in the order they
+// arrived: the last MaxLoggedRequests of them, older ones being dropped.
+// A test that sends more should look at the log as it goes, or count
+// with OnRequest.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Request(nil), s.log...)
+	return s.log.all()
+}
+
+// requestLog keeps the last MaxLoggedRequests requests in a ring.
+type requestLog struct {
+	ring  []Request // request n is at n % MaxLoggedRequests
+	total int       // requests logged so far, dropped ones included
+}
+
+// add logs r and returns its number.
+func (l *requestLog) add(r Request) int {
+	n := l.total
+	l.total++
+	if len(l.ring) < MaxLoggedRequests {
+		l.ring = append(l.ring, r)
+	} else {
+		l.ring[n%MaxLoggedRequests] = r
+	}
+	return n
+}
+
+// at returns request n, or nil once it has been dropped.
+func (l *requestLog) at(n int) *Request {
+	if n < l.total-len(l.ring) || n >= l.total {
+		return nil
+	}
+	return &l.ring[n%MaxLoggedRequests]
+}
+
+// all returns the kept requests, oldest first.
+func (l *requestLog) all() []Request {
+	out := make([]Request, 0, len(l.ring))
+	start := 0
+	if len(l.ring) == MaxLoggedRequests {
+		start = l.total % MaxLoggedRequests
+	}
+	out = append(out, l.ring[start:]...)
+	return append(out, l.ring[:start]...)
 }
 
 // Fault is a misbehaviour to inject, for the next Times requests that match
@@ -289,7 +376,7 @@ type Fault struct {
 	Header http.Header `json:"header,omitempty"`
 	// RetryAfter, when positive, sends a Retry-After header asking for this
 	// delay, in whole seconds (rounded up).
-	RetryAfter Duration `json:"retry_after,omitempty"`
+	RetryAfter time.Duration `json:"-"`
 	// RetryAfterDate sends RetryAfter as an HTTP date that far after the
 	// server's current time instead.
 	RetryAfterDate bool `json:"retry_after_date,omitempty"`
@@ -312,31 +399,67 @@ type Fault struct {
 	// default (virtual) clock the wait takes no real time, and a latency
 	// above a client's request timeout times that client out
 	// deterministically.
-	Latency Duration `json:"latency,omitempty"`
+	Latency time.Duration `json:"-"`
 }
 
-// Duration is a time.Duration that reads and writes JSON as "1.5s".
-type Duration time.Duration
+// faultJSON is the JSON form of a Fault: its durations are strings such
+// as "1.5s" (or numbers of seconds), which time.Duration cannot read.
+type faultJSON struct {
+	*faultFields
+	RetryAfter duration `json:"retry_after,omitempty"`
+	Latency    duration `json:"latency,omitempty"`
+}
 
-// MarshalJSON writes the duration as a Go duration string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+// faultFields is Fault without its methods, so that faultJSON does not
+// recurse into them.
+type faultFields Fault
+
+// MarshalJSON writes the fault in the scripts format of Scripts, its
+// durations as strings such as "1.5s".
+func (f Fault) MarshalJSON() ([]byte, error) {
+	return json.Marshal(faultJSON{faultFields: (*faultFields)(&f), RetryAfter: duration(f.RetryAfter), Latency: duration(f.Latency)})
+}
+
+// UnmarshalJSON reads a fault in the scripts format of Scripts: durations
+// are strings such as "250ms" or numbers of seconds, and unknown fields
+// are errors.
+func (f *Fault) UnmarshalJSON(b []byte) error {
+	if f == nil {
+		return fmt.Errorf("stewaitest: UnmarshalJSON into a nil *Fault")
+	}
+	var v Fault
+	w := faultJSON{faultFields: (*faultFields)(&v)}
+	if err := strictDecode(b, &w); err != nil {
+		return err
+	}
+	v.RetryAfter, v.Latency = time.Duration(w.RetryAfter), time.Duration(w.Latency)
+	*f = v
+	return nil
+}
+
+// duration is a time.Duration that reads and writes JSON as "1.5s"; it
+// reads a number as seconds.
+type duration time.Duration
+
+// MarshalJSON writes the duration as a Go duration string, such as "1.5s".
+func (d duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
 // UnmarshalJSON reads "1.5s", "300ms", or a number of seconds.
-func (d *Duration) UnmarshalJSON(b []byte) error {
+func (d *duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if json.Unmarshal(b, &s) == nil {
 		v, err := time.ParseDuration(s)
 		if err != nil {
-			return err
+			return fmt.Errorf("duration %q: %w", s, err)
 		}
-		*d = Duration(v)
+		*d = duration(v)
 		return nil
 	}
 	var secs float64
 	if err := json.Unmarshal(b, &secs); err != nil {
 		return fmt.Errorf("duration must be a string such as \"1.5s\" or a number of seconds")
 	}
-	*d = Duration(secs * float64(time.Second))
+	*d = duration(secs * float64(time.Second))
 	return nil
 }
 
@@ -390,15 +513,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// client can see it: whatever the client does next is logged after it.
 	logged := Request{Method: r.Method, Path: rel, Query: r.URL.Query(), Header: r.Header.Clone(), Fault: faulty}
 	entry := s.arrive(logged)
+	status := 0 // as answered, for the access log
 	if s.accessLog != nil {
-		defer s.logAccess(entry, r.URL.RequestURI(), time.Now())
+		defer func(start time.Time) {
+			fmt.Fprintf(s.accessLog, "%s %s %d %s\n", r.Method, r.URL.RequestURI(), status, time.Since(start).Round(time.Microsecond))
+		}(time.Now())
+	}
+	answer := func(code int, body []byte) {
+		status = code
+		s.answer(entry, code, body)
 	}
 	if s.onRequest != nil {
 		s.onRequest(logged)
 	}
 
 	if fault.Latency > 0 {
-		if err := s.hold(r, tag, time.Duration(fault.Latency)); err != nil {
+		if err := s.hold(r, tag, fault.Latency); err != nil {
 			return // the client gave up: no status
 		}
 	}
@@ -410,7 +540,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", s.retryAfter(fault))
 	}
 	if fault.Status != 0 {
-		s.answer(entry, fault.Status, nil)
+		answer(fault.Status, nil)
 		writeFault(w, fault)
 		return
 	}
@@ -419,13 +549,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body := s.handle(rec, r, rel)
 	switch {
 	case fault.DropAfterHandling:
-		s.answer(entry, 0, body)
+		answer(0, body)
 		dropConnection(w)
 	case fault.Truncate:
-		s.answer(entry, rec.Code, body)
+		answer(rec.Code, body)
 		writeTruncated(w, rec)
 	default:
-		s.answer(entry, rec.Code, body)
+		answer(rec.Code, body)
 		for k, v := range rec.Header() {
 			w.Header()[k] = v
 		}
@@ -437,32 +567,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// arrive logs a request and returns its place in the log.
+// arrive logs a request and returns its number in the log.
 func (s *Server) arrive(r Request) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.log = append(s.log, r)
-	return len(s.log) - 1
+	return s.log.add(r)
 }
 
-// logAccess writes the access-log line of the request logged at i.
-func (s *Server) logAccess(i int, uri string, start time.Time) {
-	s.mu.Lock()
-	req := s.log[i]
-	s.mu.Unlock()
-	fmt.Fprintf(s.accessLog, "%s %s %d %s\n", req.Method, uri, req.Status, time.Since(start).Round(time.Microsecond))
-}
-
-// answer records the outcome of the request logged at i.
-func (s *Server) answer(i, status int, body []byte) {
+// answer records the outcome of request n, unless the log has dropped it.
+func (s *Server) answer(n, status int, body []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.log[i].Status, s.log[i].Body = status, body
+	if req := s.log.at(n); req != nil {
+		req.Status, req.Body = status, body
+	}
 }
 
 // retryAfter renders a fault's Retry-After value.
 func (s *Server) retryAfter(f Fault) string {
-	d := time.Duration(f.RetryAfter)
+	d := f.RetryAfter
 	if f.RetryAfterDate {
 		return s.now().Add(d).UTC().Format(http.TimeFormat)
 	}
@@ -540,7 +663,10 @@ var routes = []route{
 	{http.MethodPost, "storage/upload/", (*Server).upload},
 	{http.MethodGet, "storage/resolve/", (*Server).resolve},
 	{http.MethodGet, "recipes/", (*Server).listRecipes},
+	{http.MethodPost, "recipes/", (*Server).createRecipe},
 	{http.MethodGet, "recipes/*/", (*Server).getRecipe},
+	{http.MethodPatch, "recipes/*/", (*Server).updateRecipe},
+	{http.MethodDelete, "recipes/*/", (*Server).deleteRecipe},
 	{http.MethodGet, "recipes/*/execution-contract/", (*Server).getContract},
 	{http.MethodGet, "marketplace/search/", (*Server).searchMarket},
 	{http.MethodGet, "marketplace/recipes/*/", (*Server).marketDetail},

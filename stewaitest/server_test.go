@@ -277,3 +277,59 @@ func TestDocsFileSourceAcceptedByDefault(t *testing.T) {
 		`{"recipe_id": "r", "ingest": {"s": {"sources": [{"uri": "`+file.URI+`", "kind": "file"}]}}}`)
 	assert.Equal(t, http.StatusAccepted, status, "a stored file is accepted")
 }
+
+func TestUploadPastMaxStoredBytesIs413AndKeepsEarlierFiles(t *testing.T) {
+	srv := stewaitest.NewServer(stewaitest.WithMaxStoredBytes(2500))
+	defer srv.Close()
+	c := srv.Client()
+	ctx := testContext(t)
+	kilo := func(b byte) []byte { return bytes.Repeat([]byte{b}, 1000) }
+
+	first, err := c.Storage.Upload(ctx, bytes.NewReader(kilo('a')), "a.txt")
+	require.NoError(t, err)
+	_, err = c.Storage.Upload(ctx, bytes.NewReader(kilo('b')), "b.txt")
+	require.NoError(t, err)
+	_, err = c.Storage.Upload(ctx, bytes.NewReader(kilo('c')), "c.txt")
+	var apiErr *stewai.APIError
+	require.ErrorAs(t, err, &apiErr, "3000 bytes would pass the 2500 allowed")
+	assert.Equal(t, http.StatusRequestEntityTooLarge, apiErr.StatusCode)
+	assert.Contains(t, apiErr.Message, "at most 2500 bytes of uploaded content")
+	assert.Contains(t, apiErr.Message, "Earlier files are kept")
+
+	files := srv.Files()
+	require.Len(t, files, 2, "the refused file is not stored")
+	assert.Equal(t, kilo('a'), files[0].Content, "earlier files are kept whole")
+	assert.Equal(t, kilo('b'), files[1].Content)
+	got, err := c.Storage.ResolvePath(ctx, "a.txt")
+	require.NoError(t, err)
+	assert.Equal(t, first.URI, got.URI)
+	_, err = c.Storage.ResolvePath(ctx, "c.txt")
+	assert.ErrorIs(t, err, stewai.ErrNotFound)
+
+	_, err = c.Storage.Upload(ctx, bytes.NewReader(kilo('d')[:500]), "d.txt")
+	assert.NoError(t, err, "a file that fits still goes in")
+	_, err = c.Storage.Upload(ctx, bytes.NewReader(nil), "empty.txt")
+	assert.NoError(t, err, "an empty file always fits")
+	assert.Len(t, srv.Files(), 4)
+
+	none := stewaitest.NewServer(stewaitest.WithMaxStoredBytes(-1))
+	defer none.Close()
+	_, err = none.Client().Storage.Upload(ctx, strings.NewReader("x"), "x.txt")
+	assert.ErrorAs(t, err, &apiErr, "a negative bound keeps nothing, without panicking")
+}
+
+func TestDefaultMaxStoredBytes(t *testing.T) {
+	srv := stewaitest.NewServer()
+	defer srv.Close()
+	c := srv.Client()
+	ctx := testContext(t)
+	big := bytes.Repeat([]byte("x"), stewaitest.MaxKeptContent)
+	for i := range stewaitest.DefaultMaxStoredBytes / stewaitest.MaxKeptContent {
+		_, err := c.Storage.Upload(ctx, bytes.NewReader(big), "f.bin")
+		require.NoError(t, err, "upload %d", i)
+	}
+	_, err := c.Storage.Upload(ctx, strings.NewReader("one byte more"), "g.bin")
+	var apiErr *stewai.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, apiErr.StatusCode, "64 MiB kept is the default bound")
+}

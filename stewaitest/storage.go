@@ -1,6 +1,7 @@
 package stewaitest
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -17,6 +18,21 @@ import (
 // MaxKeptContent is how much of each uploaded file StoredFile.Content keeps;
 // the size and digest always cover the whole file.
 const MaxKeptContent = 1 << 20
+
+// DefaultMaxStoredBytes is how much upload content a server keeps unless
+// WithMaxStoredBytes says otherwise: 64 MiB.
+const DefaultMaxStoredBytes = 64 << 20
+
+// WithMaxStoredBytes bounds the upload content the server keeps in memory
+// (the StoredFile.Content of every file, at most MaxKeptContent of each) to
+// n bytes; the default is DefaultMaxStoredBytes. An upload that would pass
+// it is answered 413 with a detail that says so, and stores nothing; the
+// files stored before are kept, and a repeated Idempotency-Key still
+// answers its file. With n of 0 or less only empty files are accepted.
+// Files given to PutFile count toward n but are never refused.
+func WithMaxStoredBytes(n int64) Option {
+	return func(s *Server) { s.maxStored = max(n, 0) }
+}
 
 // StoredFile is a file in the fake Pantry.
 type StoredFile struct {
@@ -35,6 +51,7 @@ type fileStore struct {
 	byURI  map[string]*StoredFile
 	byPath map[string]string // Pantry path → uri
 	order  []string
+	bytes  int64 // of Content, over every file
 }
 
 func newFileStore() *fileStore {
@@ -47,6 +64,7 @@ func (fs *fileStore) add(f *StoredFile, at string) {
 	fs.byURI[f.URI] = f
 	fs.byPath[at] = f.URI
 	fs.order = append(fs.order, f.URI)
+	fs.bytes += int64(len(f.Content))
 }
 
 func newStoredFile(name string) *StoredFile {
@@ -56,7 +74,8 @@ func newStoredFile(name string) *StoredFile {
 
 // PutFile stores content in the fake Pantry at path (a filename, or folders
 // and a filename such as "Reports/Q4.pdf"), so that ResolvePath finds it and
-// runs can ingest it, and returns it.
+// runs can ingest it, and returns it. Its content counts toward
+// WithMaxStoredBytes, but PutFile is never refused.
 func (s *Server) PutFile(at string, content []byte) stewai.File {
 	f := newStoredFile(path.Base(at))
 	f.SizeBytes = int64(len(content))
@@ -86,7 +105,14 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, _ string) []byte
 		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be multipart/form-data.")
 		return nil
 	}
-	file, problem := readUploadForm(r)
+	// Keep no more than could fit: an upload bound to be refused leaves
+	// (almost) no garbage behind. The room only shrinks meanwhile, so a
+	// file cut short here is refused below.
+	s.mu.Lock()
+	room := min(max(s.maxStored-s.files.bytes, 0), MaxKeptContent)
+	s.mu.Unlock()
+	keep := min(int(room)+1, MaxKeptContent)
+	file, problem := readUploadForm(r, keep, r.ContentLength)
 	if problem != "" {
 		writeError(w, http.StatusBadRequest, problem)
 		return nil
@@ -102,6 +128,12 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, _ string) []byte
 		writeJSON(w, http.StatusCreated, s.files.byURI[prev.id].File)
 		return nil
 	}
+	if adds := min(file.SizeBytes, MaxKeptContent); s.files.bytes+adds > s.maxStored {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf(
+			"Storage full: the fake keeps at most %d bytes of uploaded content (WithMaxStoredBytes, --max-stored-bytes); %d are stored and this file would add %d. Earlier files are kept.",
+			s.maxStored, s.files.bytes, adds))
+		return nil
+	}
 	s.files.add(file, file.Filename)
 	if key != "" {
 		s.idem["upload:"+key] = idempotent{digest: file.SHA256, id: file.URI}
@@ -111,9 +143,10 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, _ string) []byte
 }
 
 // readUploadForm reads an upload's form as a stream, keeping the file's
-// size, digest and first MaxKeptContent bytes. problem says what is wrong
-// with the form, in the words of a 400 answer.
-func readUploadForm(r *http.Request) (file *StoredFile, problem string) {
+// size, digest and first keep bytes (keep ≤ MaxKeptContent). sizeHint is
+// the request's Content-Length, -1 when unknown. problem says what is
+// wrong with the form, in the words of a 400 answer.
+func readUploadForm(r *http.Request, keep int, sizeHint int64) (file *StoredFile, problem string) {
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return nil, "Malformed multipart body."
@@ -138,7 +171,7 @@ func readUploadForm(r *http.Request) (file *StoredFile, problem string) {
 			if file != nil {
 				return nil, "Only one file part is allowed."
 			}
-			if file, problem = readFilePart(part); problem != "" {
+			if file, problem = readFilePart(part, keep, sizeHint); problem != "" {
 				return nil, problem
 			}
 		default:
@@ -152,18 +185,26 @@ func readUploadForm(r *http.Request) (file *StoredFile, problem string) {
 	return file, ""
 }
 
-// readFilePart reads the file part of an upload.
-func readFilePart(part *multipart.Part) (*StoredFile, string) {
+// readFilePart reads the file part of an upload, keeping its first keep
+// bytes. sizeHint, the request's Content-Length (-1 when unknown), sizes
+// the kept content so that reading it leaves no garbage behind.
+func readFilePart(part *multipart.Part, keep int, sizeHint int64) (*StoredFile, string) {
 	if part.FileName() == "" {
 		return nil, "The file part needs a filename."
 	}
 	file := newStoredFile(part.FileName())
 	file.ContentType = part.Header.Get("Content-Type")
 	h := sha256.New()
-	kept := &limitedBuffer{max: MaxKeptContent}
+	kept := &limitedBuffer{max: keep}
+	if sizeHint > 0 {
+		kept.b = make([]byte, 0, min(sizeHint, int64(keep)))
+	}
 	n, err := io.Copy(io.MultiWriter(h, kept), part)
 	if err != nil {
 		return nil, "Could not read the file part."
+	}
+	if cap(kept.b)-len(kept.b) > len(kept.b)/8 {
+		kept.b = bytes.Clone(kept.b) // do not keep the unused capacity
 	}
 	file.SizeBytes, file.Content = n, kept.b
 	copy(file.SHA256[:], h.Sum(nil))

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,7 +102,7 @@ func TestHelp(t *testing.T) {
 	err := run(context.Background(), []string{"--help"}, &out, io.Discard)
 	assert.Equal(t, 0, exitCode(err, io.Discard), "asking for help succeeds")
 	help := out.String()
-	for _, want := range []string{"STEWAI_BASE_URL=", "STEWAI_API_KEY=", "stewai run", "examples/quickstart", "-scripts", "-quiet", "-strict-files"} {
+	for _, want := range []string{"STEWAI_BASE_URL=", "STEWAI_API_KEY=", "stewai run", "examples/quickstart", "-scripts", "-quiet", "-strict-files", "-strict-recipes", "-marketplace", "recipe_ulid", "-max-stored-bytes", "10,000 requests"} {
 		assert.Contains(t, help, want)
 	}
 }
@@ -129,4 +130,65 @@ func TestRequestLog(t *testing.T) {
 	_, err = c.Runs.Create(context.Background(), stewai.CreateRunParams{RecipeID: "r"}, stewai.NoWait())
 	require.NoError(t, err)
 	assert.Empty(t, quiet.String(), "--quiet logs nothing")
+}
+
+func TestMarketplaceFileAndStrictRecipes(t *testing.T) {
+	market := filepath.Join(t.TempDir(), "market.json")
+	require.NoError(t, os.WriteFile(market, []byte(`[
+	  {"recipe_ulid": "01JMARKET0TAX0000000000000", "name": "Tax filing"},
+	  {"recipe_ulid": "01JMARKET0DIGEST0000000000", "name": "Digest", "visibility": "private"}]`), 0o600))
+	env := start(t, "--addr", "127.0.0.1:0", "--marketplace", market, "--strict-recipes")
+	c, err := stewai.NewClient(stewai.WithAPIKey(env["STEWAI_API_KEY"]), stewai.WithBaseURL(env["STEWAI_BASE_URL"]))
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	page, err := c.Marketplace.Search(ctx, stewai.MarketplaceSearchParams{Query: "tax"})
+	require.NoError(t, err, "the marketplace is enabled without --scripts")
+	require.Equal(t, 1, page.Count)
+	assert.Equal(t, "01JMARKET0TAX0000000000000", page.Results[0].RecipeULID)
+	_, err = c.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "01JMARKET0DIGEST0000000000"}, stewai.NoWait())
+	assert.NoError(t, err, "a marketplace recipe runs on a strict server")
+	_, err = c.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "no-such-recipe"}, stewai.NoWait())
+	assert.ErrorIs(t, err, stewai.ErrNotFound, "--strict-recipes")
+
+	for body, want := range map[string]string{
+		`{"recipe_ulid": "x"}`:                          "JSON list",
+		`[{"recipe_ulid": "x", "nom": "y"}]`:            "nom",
+		`[{"name": "no id"}]`:                           "entry 0 has no recipe_ulid",
+		`[{"recipe_ulid": "a"}, {"recipe_ulid": "a"}]`:  "listed twice",
+		`[{"recipe_ulid": "a"}] [{"recipe_ulid": "b"}]`: "after the list",
+		`[{"recipe_ulid": "a", "visibility": 3}]`:       "JSON list",
+	} {
+		bad := filepath.Join(t.TempDir(), "bad.json")
+		require.NoError(t, os.WriteFile(bad, []byte(body), 0o600))
+		err := run(ctx, []string{"--addr", "127.0.0.1:0", "--marketplace", bad}, io.Discard, io.Discard)
+		require.Error(t, err, body)
+		assert.Contains(t, err.Error(), want, body)
+		assert.Equal(t, 2, exitCode(err, io.Discard))
+	}
+	err = run(ctx, []string{"--addr", "127.0.0.1:0", "--marketplace", filepath.Join(t.TempDir(), "missing.json")}, io.Discard, io.Discard)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}
+
+func TestMaxStoredBytesFlag(t *testing.T) {
+	env := start(t, "--addr", "127.0.0.1:0", "--max-stored-bytes", "10")
+	c, err := stewai.NewClient(stewai.WithAPIKey(env["STEWAI_API_KEY"]), stewai.WithBaseURL(env["STEWAI_BASE_URL"]))
+	require.NoError(t, err)
+	ctx := context.Background()
+	_, err = c.Storage.Upload(ctx, strings.NewReader("ten bytes!"), "a.txt")
+	require.NoError(t, err)
+	_, err = c.Storage.Upload(ctx, strings.NewReader("x"), "b.txt")
+	var apiErr *stewai.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, 413, apiErr.StatusCode)
+	_, err = c.Storage.ResolvePath(ctx, "a.txt")
+	assert.NoError(t, err, "the earlier file is kept")
+
+	err = run(ctx, []string{"--addr", "127.0.0.1:0", "--max-stored-bytes", "-1"}, io.Discard, io.Discard)
+	assert.ErrorContains(t, err, "must not be negative")
+}
+
+func TestMemoryLimit(t *testing.T) {
+	assert.Equal(t, int64(64<<20+24<<20), memoryLimit(64<<20), "the default store plus headroom")
+	assert.Equal(t, int64(math.MaxInt64), memoryLimit(math.MaxInt64-1), "no overflow")
 }
