@@ -288,11 +288,17 @@ func TestFaultMatrix(t *testing.T) {
 				}
 				t.Run(mode+"/"+f.name+"/"+c.name, func(t *testing.T) {
 					want := expect(c, f, always)
-					got := runCell(t, c, f, always)
+					got := runCell(t, c, f, always, false)
 					assert.Equal(t, want.outcome, got.outcome)
 					assert.True(t, got.min >= want.min && got.min <= want.max,
 						"%d requests sent, want %d–%d", got.min, want.min, want.max)
 					results = append(results, cellResult{call: c.name, fault: f.name, always: always, got: want, sent: got.min})
+					if !always { // the same row set through a caller's own *http.Client
+						got := runCell(t, c, f, always, true)
+						assert.Equal(t, want.outcome, got.outcome, "with WithHTTPClient")
+						assert.True(t, got.min >= want.min && got.min <= want.max,
+							"with WithHTTPClient: %d requests sent, want %d–%d", got.min, want.min, want.max)
+					}
 				})
 			}
 		}
@@ -308,19 +314,24 @@ func TestFaultMatrix(t *testing.T) {
 	}
 }
 
-// runCell runs one call against one fault and reports what happened.
-func runCell(t *testing.T, c call, f fault, always bool) expectation {
+// runCell runs one call against one fault and reports what happened. The
+// call runs on the SDK's own transport and pollers, as in production, or,
+// with callerClient, through a caller's own *http.Client.
+func runCell(t *testing.T, c call, f fault, always, callerClient bool) expectation {
 	srv := stewaitest.NewServer(stewaitest.WithAPIKey(matrixKey), stewaitest.WithRecipe("r", stewaitest.Recipe{}))
 	defer srv.Close()
 	setupClient := srv.Client()
-	transport := &http.Transport{}
-	defer transport.CloseIdleConnections()
+	defer setupClient.CloseIdleConnections()
 	var logs bytes.Buffer
-	measured = srv.Client(
-		stewai.WithHTTPClient(&http.Client{Transport: transport}),
+	opts := []stewai.Option{
 		stewai.WithUserAgent(matrixAgent),
 		stewai.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
-	)
+	}
+	if callerClient {
+		opts = append(opts, stewai.WithHTTPClient(&http.Client{Transport: &http.Transport{}}))
+	}
+	measured = srv.Client(opts...)
+	defer measured.CloseIdleConnections()
 	path, run := c.setup(t, srv, setupClient)
 	ff := f.f
 	ff.Method, ff.Path, ff.Times = c.method, path, 1

@@ -3,7 +3,9 @@ package stewaitest_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -104,4 +106,89 @@ func BenchmarkConcurrentWaits(b *testing.B) {
 			}
 		})
 	}
+}
+
+// countingListener counts the connections a server accepts.
+type countingListener struct {
+	net.Listener
+	conns atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.conns.Add(1)
+	}
+	return c, err
+}
+
+func countingServer(t *testing.T, opts ...stewaitest.Option) (*stewaitest.Server, *countingListener) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	cl := &countingListener{Listener: ln}
+	srv := stewaitest.NewServer(append(opts, stewaitest.WithListener(cl))...)
+	t.Cleanup(srv.Close)
+	return srv, cl
+}
+
+// A client from Server.Client is the SDK's as in production: its own
+// transport, capped, and its pollers, on the server's virtual clock. Fifty
+// waits share the two connections it allows.
+func TestServerClientCapsConnections(t *testing.T) {
+	srv, ln := countingServer(t)
+	c := srv.Client(stewai.WithMaxConnsPerHost(2))
+	defer c.CloseIdleConnections()
+	runs, errs := waitConcurrently(testContext(t), c, 50, func(int) string { return "default" })
+	for i := range runs {
+		require.NoError(t, errs[i], "run %d", i)
+		assert.Equal(t, stewai.StatusDone, runs[i].Status)
+	}
+	assert.LessOrEqual(t, ln.conns.Load(), int64(2), "50 waits over at most 2 connections")
+}
+
+// Two hundred waits with ten-minute timeouts over four connections, of
+// runs that take two minutes: on the virtual clock they end in moments of
+// real time, each after its own two minutes of virtual time.
+func TestServerClientManyLongWaits(t *testing.T) {
+	srv, ln := countingServer(t, stewaitest.WithRecipe("slow", stewaitest.Recipe{Duration: 2 * time.Minute}))
+	c := srv.Client(stewai.WithMaxConnsPerHost(4))
+	defer c.CloseIdleConnections()
+	ctx := testContext(t)
+	runs, errs := make([]*stewai.Run, 200), make([]error, 200)
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runs[i], errs[i] = c.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "slow"}, stewai.WithTimeout(10*time.Minute))
+		}()
+	}
+	wg.Wait()
+	for i := range runs {
+		require.NoError(t, errs[i], "run %d", i)
+		assert.Equal(t, int64(120_000), runs[i].DurationMS, "run %d took its scripted two minutes", i)
+	}
+	assert.LessOrEqual(t, ln.conns.Load(), int64(4))
+}
+
+// A client made by hand, not by Server.Client, is not on the server's
+// virtual clock: a run that only time moves would never move for it. Its
+// first poll fails at once with an error that says what to do, instead of
+// a wait that sits out its whole timeout.
+func TestClientOffTheVirtualClockFailsAtOnce(t *testing.T) {
+	srv := stewaitest.NewServer(stewaitest.WithRecipe("slow", stewaitest.Recipe{Duration: time.Minute}))
+	defer srv.Close()
+	c, err := stewai.NewClient(stewai.WithBaseURL(srv.URL), stewai.WithAPIKey(srv.APIKey))
+	require.NoError(t, err)
+	defer c.CloseIdleConnections()
+	ctx := testContext(t)
+	created, err := c.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "slow"}, stewai.NoWait())
+	require.NoError(t, err)
+	_, err = c.Runs.Wait(ctx, created.ID, stewai.WithTimeout(time.Hour))
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, stewai.ErrWaitTimeout)
+	assert.Contains(t, err.Error(), "srv.Client(")
+	assert.Contains(t, err.Error(), "stewaitest.WithRealTime()")
+
 }

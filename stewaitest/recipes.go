@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/oklog/ulid/v2"
 )
 
 // recipeBook holds the scripted recipes in the order they were scripted,
@@ -253,7 +251,7 @@ func (s *Server) createRecipe(w http.ResponseWriter, r *http.Request, _ string) 
 		}
 		return body
 	}
-	id := ulid.Make().String()
+	id := s.newID()
 	script := Recipe{Duration: 300 * time.Millisecond}
 	s.recipes.script(id, []Recipe{script})
 	rs := s.recipes.byID[id]

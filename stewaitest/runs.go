@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oklog/ulid/v2"
 	"github.com/stewai/stewai-go"
 )
 
@@ -352,7 +351,7 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request, _ string) []b
 	}
 	recipe := s.recipes.next(p.recipeID)
 	now := s.now()
-	ru := &run{id: ulid.Make().String(), recipeID: p.recipeID, recipe: recipe, inputs: p.inputs, sources: p.sources, created: now}
+	ru := &run{id: s.newID(), recipeID: p.recipeID, recipe: recipe, inputs: p.inputs, sources: p.sources, created: now}
 	s.runs[ru.id] = ru
 	s.order = append(s.order, ru.id)
 	if key != "" {

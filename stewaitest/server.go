@@ -15,9 +15,10 @@
 //
 // # Virtual time
 //
-// A client from Server.Client runs on the server's virtual clock, so tests
-// built on it never wait for real and come out the same on every run. The
-// clock follows the model of testing/synctest: time stands still while any
+// A client from Server.Client is the SDK's client as in production (its own
+// transport with its connection cap, the pollers its waits share, any
+// option and middleware), on the server's virtual clock, so tests built on
+// it never wait for real. The clock follows the model of testing/synctest: time stands still while any
 // call on the server's clients is doing something (building a request,
 // waiting for the server to answer, decoding), and jumps to the earliest
 // wake-up (a poll's delay, a retry's backoff, a request timeout, a Latency
@@ -29,9 +30,25 @@
 //
 // Time moves only for calls of clients from Server.Client (whatever
 // WithHTTPClient they are given). Other clients see the server's time stand
-// still: serve them WithRealTime, as cmd/stewai-fake does. Code of your
-// own between calls, such as a loop body over Runs.Watch, does not hold
-// time still.
+// still, so a poll of theirs for a run that only time moves is answered
+// 409 with a detail that says to use Server.Client or WithRealTime: their
+// waits fail at once rather than sit out their timeout. Serve such clients
+// WithRealTime, as cmd/stewai-fake does. Code of your own between calls,
+// such as a loop body over Runs.Watch, does not hold time still.
+//
+// # Determinism
+//
+// On the virtual clock, exactly this repeats from run to run of a test:
+// the clock starts at the same instant (2026-01-01T00:00:00Z); the jitter of
+// poll and retry schedules comes from a source seeded with WithSeed (1 by
+// default); ids of runs, recipes and files come from the virtual time and
+// a source seeded the same way. So a test whose own goroutines do the same
+// things in the same order sends the same requests, with the same ids, at
+// the same virtual times, and gets the same answers. What the test's own
+// concurrency leaves to the scheduler (which of two goroutines creates its
+// run first, and so which id each gets) is not made deterministic: the set
+// of requests and their virtual times then repeat, their interleaving may
+// not. WithRealTime servers use wall-clock time and random ids.
 package stewaitest
 
 import (
@@ -41,6 +58,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -50,6 +68,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oklog/ulid/v2"
 	"github.com/stewai/stewai-go"
 	"github.com/stewai/stewai-go/internal/clock"
 	"github.com/stewai/stewai-go/internal/config"
@@ -78,6 +97,8 @@ type Server struct {
 	clock     *clock.Virtual // nil when running on real time
 	realTime  bool
 	seed      int64
+	idMu      sync.Mutex
+	entropy   io.Reader // of new ids on the virtual clock: seeded
 	onRequest func(Request)
 
 	mu            sync.Mutex
@@ -242,6 +263,21 @@ func NewServer(opts ...Option) *Server {
 	return s
 }
 
+// newID returns a new ULID for a run, a recipe or a file. On the virtual
+// clock it comes from the clock's time and a seeded source, so that a test
+// sees the same ids on every run.
+func (s *Server) newID() string {
+	if s.clock == nil {
+		return ulid.Make().String()
+	}
+	s.idMu.Lock()
+	defer s.idMu.Unlock()
+	if s.entropy == nil {
+		s.entropy = ulid.Monotonic(rand.New(rand.NewSource(s.seed)), 0)
+	}
+	return ulid.MustNew(ulid.Timestamp(s.clock.Now()), s.entropy).String()
+}
+
 // virtualEpoch is where the virtual clock starts, the same on every run so
 // that times in answers repeat too.
 var virtualEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -270,6 +306,12 @@ func (s *Server) Client(opts ...stewai.Option) *stewai.Client {
 	}
 	return c
 }
+
+// Now returns the server's time: its virtual clock's, which starts at the
+// same instant on every run and moves only when every call of its clients
+// is asleep, or the wall clock's with WithRealTime. Tests use it to check
+// when something happened.
+func (s *Server) Now() time.Time { return s.now() }
 
 // now is the server's time.
 func (s *Server) now() time.Time {

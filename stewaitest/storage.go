@@ -67,8 +67,8 @@ func (fs *fileStore) add(f *StoredFile, at string) {
 	fs.bytes += int64(len(f.Content))
 }
 
-func newStoredFile(name string) *StoredFile {
-	id := ulid.Make().String()
+func (s *Server) newStoredFile(name string) *StoredFile {
+	id := s.newID()
 	return &StoredFile{File: stewai.File{ObjULID: id, URI: "doc://" + id, Filename: name}}
 }
 
@@ -77,7 +77,7 @@ func newStoredFile(name string) *StoredFile {
 // runs can ingest it, and returns it. Its content counts toward
 // WithMaxStoredBytes, but PutFile is never refused.
 func (s *Server) PutFile(at string, content []byte) stewai.File {
-	f := newStoredFile(path.Base(at))
+	f := s.newStoredFile(path.Base(at))
 	f.SizeBytes = int64(len(content))
 	f.SHA256 = sha256.Sum256(content)
 	f.Content = append([]byte(nil), content[:min(len(content), MaxKeptContent)]...)
@@ -112,7 +112,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, _ string) []byte
 	room := min(max(s.maxStored-s.files.bytes, 0), MaxKeptContent)
 	s.mu.Unlock()
 	keep := min(int(room)+1, MaxKeptContent)
-	file, problem := readUploadForm(r, keep, r.ContentLength)
+	file, problem := s.readUploadForm(r, keep, r.ContentLength)
 	if problem != "" {
 		writeError(w, http.StatusBadRequest, problem)
 		return nil
@@ -146,7 +146,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, _ string) []byte
 // size, digest and first keep bytes (keep ≤ MaxKeptContent). sizeHint is
 // the request's Content-Length, -1 when unknown. problem says what is
 // wrong with the form, in the words of a 400 answer.
-func readUploadForm(r *http.Request, keep int, sizeHint int64) (file *StoredFile, problem string) {
+func (s *Server) readUploadForm(r *http.Request, keep int, sizeHint int64) (file *StoredFile, problem string) {
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return nil, "Malformed multipart body."
@@ -171,7 +171,7 @@ func readUploadForm(r *http.Request, keep int, sizeHint int64) (file *StoredFile
 			if file != nil {
 				return nil, "Only one file part is allowed."
 			}
-			if file, problem = readFilePart(part, keep, sizeHint); problem != "" {
+			if file, problem = s.readFilePart(part, keep, sizeHint); problem != "" {
 				return nil, problem
 			}
 		default:
@@ -188,11 +188,11 @@ func readUploadForm(r *http.Request, keep int, sizeHint int64) (file *StoredFile
 // readFilePart reads the file part of an upload, keeping its first keep
 // bytes. sizeHint, the request's Content-Length (-1 when unknown), sizes
 // the kept content so that reading it leaves no garbage behind.
-func readFilePart(part *multipart.Part, keep int, sizeHint int64) (*StoredFile, string) {
+func (s *Server) readFilePart(part *multipart.Part, keep int, sizeHint int64) (*StoredFile, string) {
 	if part.FileName() == "" {
 		return nil, "The file part needs a filename."
 	}
-	file := newStoredFile(part.FileName())
+	file := s.newStoredFile(part.FileName())
 	file.ContentType = part.Header.Get("Content-Type")
 	h := sha256.New()
 	kept := &limitedBuffer{max: keep}
