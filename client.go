@@ -17,7 +17,6 @@
 package stewai
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -225,6 +224,25 @@ func withClock(c clock.Clock) Option { return config.WithClock(c) }
 // a key it fails with an error matching ErrMissingAPIKey; a bad option or
 // environment value fails with one matching ErrInvalidParams.
 func NewClient(opts ...Option) (*Client, error) {
+	s, err := settings(opts)
+	if err != nil {
+		return nil, err
+	}
+	c, err := newCore(&s)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{
+		Runs:        &RunsService{c},
+		Storage:     &StorageService{c},
+		Recipes:     &RecipesService{c},
+		Marketplace: &MarketplaceService{c},
+		core:        c,
+	}, nil
+}
+
+// settings applies opts to the defaults; nil options are skipped.
+func settings(opts []Option) (config.Settings, error) {
 	s := config.Settings{
 		MaxRetries:       DefaultMaxRetries,
 		RequestTimeout:   DefaultRequestTimeout,
@@ -236,9 +254,15 @@ func NewClient(opts ...Option) (*Client, error) {
 			continue
 		}
 		if err := opt(&s); err != nil {
-			return nil, err
+			return s, err
 		}
 	}
+	return s, nil
+}
+
+// newCore builds the pipeline's state from the settings, reading the
+// environment for the key and base URL they leave unset.
+func newCore(s *config.Settings) (*core, error) {
 	key, err := apiKey(s.APIKey)
 	if err != nil {
 		return nil, err
@@ -253,10 +277,10 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	logger := s.Logger
 	if logger == nil {
-		logger = slog.New(discardHandler{})
+		logger = slog.New(slog.DiscardHandler)
 	}
 	auth := []string{"Bearer " + key}
-	hc, closeIdle, err := httpClient(&s)
+	hc, closeIdle, err := httpClient(s)
 	if err != nil {
 		return nil, err
 	}
@@ -273,14 +297,8 @@ func NewClient(opts ...Option) (*Client, error) {
 		clock:            s.Clock,
 	}
 	c.closeIdle = closeIdle
-	c.pollers = newPollers(pollConns(&s))
-	return &Client{
-		Runs:        &RunsService{c},
-		Storage:     &StorageService{c},
-		Recipes:     &RecipesService{c},
-		Marketplace: &MarketplaceService{c},
-		core:        c,
-	}, nil
+	c.pollers = newPollers(pollConns(s))
+	return c, nil
 }
 
 // apiKey returns the key given with WithAPIKey, or else STEWAI_API_KEY.
@@ -325,12 +343,3 @@ func validHeaderValue(s string) bool {
 	}
 	return true
 }
-
-// discardHandler is a slog.Handler that drops everything (slog.DiscardHandler
-// needs Go 1.24; this module supports 1.23).
-type discardHandler struct{}
-
-func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
-func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
-func (d discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return d }
-func (d discardHandler) WithGroup(string) slog.Handler           { return d }

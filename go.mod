@@ -1,9 +1,8 @@
 module github.com/stewai/stewai-go
 
-go 1.23
+go 1.25
 
 require (
-	github.com/cenkalti/backoff/v4 v4.3.0
 	github.com/oklog/ulid/v2 v2.1.2
 	github.com/rogpeppe/go-internal v1.14.1
 	github.com/stretchr/testify v1.12.1

@@ -568,7 +568,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.onRequest != nil {
 		s.onRequest(logged)
 	}
+	s.serve(w, r, rel, tag, fault, answer)
+}
 
+// serve answers a logged request, through its fault if it has one; answer
+// records the status (0: none) and the JSON body read.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, rel, tag string, fault Fault, answer func(int, []byte)) {
 	if fault.Latency > 0 {
 		if err := s.hold(r, tag, fault.Latency); err != nil {
 			return // the client gave up: no status
@@ -586,7 +591,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeFault(w, fault)
 		return
 	}
-
 	rec := httptest.NewRecorder()
 	body := s.handle(rec, r, rel)
 	switch {
