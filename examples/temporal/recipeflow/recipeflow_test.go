@@ -35,8 +35,15 @@ type harness struct {
 	env *testsuite.TestWorkflowEnvironment
 	srv *stewaitest.Server
 
-	mu       sync.Mutex
-	attempts map[string][]attempt // by activity type
+	mu         sync.Mutex
+	attempts   map[string][]attempt // by activity type
+	heartbeats []heartbeat          // of WaitRun, as Temporal recorded them
+}
+
+// heartbeat is one heartbeat of WaitRun that reached Temporal.
+type heartbeat struct {
+	attempt  int32
+	progress recipeflow.WaitProgress
 }
 
 // attempt is one start of an activity, as the worker saw it.
@@ -66,7 +73,23 @@ func newHarness(t *testing.T, srv *stewaitest.Server) *harness {
 		defer h.mu.Unlock()
 		h.attempts[info.ActivityType.Name] = append(h.attempts[info.ActivityType.Name], a)
 	})
+	h.env.SetOnActivityHeartbeatListener(func(info *activity.Info, details converter.EncodedValues) {
+		var p recipeflow.WaitProgress
+		if info.ActivityType.Name != "WaitRun" || details.Get(&p) != nil {
+			return
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.heartbeats = append(h.heartbeats, heartbeat{attempt: info.Attempt, progress: p})
+	})
 	return h
+}
+
+// recordedHeartbeats returns WaitRun's heartbeats so far.
+func (h *harness) recordedHeartbeats() []heartbeat {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]heartbeat(nil), h.heartbeats...)
 }
 
 // started returns the attempts of activity name started so far.
@@ -265,6 +288,19 @@ func TestWaitFailingMidwayResumesTheSameRun(t *testing.T) {
 	require.NotNil(t, waits[1].resumed, "the retry starts from the first attempt's last heartbeat")
 	assert.Equal(t, res.RunID, waits[1].resumed.RunID)
 	assert.Equal(t, stewai.StatusRunning, waits[1].resumed.Status)
+	// The retry goes on from there: none of its heartbeats reports less than
+	// the first attempt had seen, so a wait lost again before its first poll
+	// still knows the run was running.
+	var retried int
+	for _, hb := range h.recordedHeartbeats() {
+		assert.Equal(t, res.RunID, hb.progress.RunID)
+		if hb.attempt == 2 {
+			retried++
+			assert.Contains(t, []stewai.Status{stewai.StatusRunning, stewai.StatusDone}, hb.progress.Status,
+				"a heartbeat of the retry")
+		}
+	}
+	assert.NotZero(t, retried, "the retry heartbeats")
 
 	ps := polls(srv)
 	assert.Len(t, ps, 7, "3 queued, 1 running, 1 refused, then running and done")
