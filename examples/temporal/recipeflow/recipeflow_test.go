@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -53,14 +54,18 @@ type attempt struct {
 	createKey string                   // the idempotency key a CreateRun attempt derives
 }
 
-func newHarness(t *testing.T, srv *stewaitest.Server) *harness {
+func newHarness(t *testing.T, srv *stewaitest.Server, configure ...func(*recipeflow.Activities)) *harness {
 	t.Helper()
+	acts := &recipeflow.Activities{Client: srv.Client()}
+	for _, c := range configure {
+		c(acts)
+	}
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	h := &harness{env: suite.NewTestWorkflowEnvironment(), srv: srv, attempts: map[string][]attempt{}}
 	h.env.RegisterWorkflow(recipeflow.RunRecipeWorkflow)
 	h.env.RegisterWorkflow(recipeflow.FanOutWorkflow)
-	h.env.RegisterActivity(&recipeflow.Activities{Client: srv.Client()})
+	h.env.RegisterActivity(acts)
 	h.env.SetOnActivityStartedListener(func(info *activity.Info, ctx context.Context, _ converter.EncodedValues) {
 		a := attempt{number: info.Attempt, createKey: recipeflow.IdempotencyKey(*info)}
 		if activity.HasHeartbeatDetails(ctx) {
@@ -340,6 +345,42 @@ func TestFailedRunIsAWorkflowError(t *testing.T) {
 	assert.Equal(t, f, g)
 
 	assert.Len(t, h.started("WaitRun"), 1, "a failed run is not waited for again")
+}
+
+// A wait whose budget runs out fails the workflow with WaitErrorType, and
+// the details still name the run, which goes on on the server.
+//
+// This one test runs on real time (stewaitest.WithRealTime, 20 ms polls):
+// the budget is the activity's deadline, which Temporal's test environment
+// enforces in real time, and on the fake's virtual clock the wait would
+// race through thousands of virtual polls before it. It takes the 300 ms
+// budget. RunFailure.Status (the last status heartbeated) is not checked:
+// a Temporal server attaches the last heartbeat to the timeout, the test
+// environment does not on this path.
+func TestWaitBudgetRunsOutKeepsTheRunID(t *testing.T) {
+	srv := stewaitest.NewServer(stewaitest.WithRealTime(),
+		stewaitest.WithRecipe("forever", stewaitest.Recipe{Final: stewai.StatusRunning}))
+	defer srv.Close()
+	h := newHarness(t, srv, func(a *recipeflow.Activities) {
+		a.PollInterval, a.MaxPollInterval, a.HeartbeatEvery = 20*time.Millisecond, 50*time.Millisecond, 100*time.Millisecond
+	})
+
+	h.env.ExecuteWorkflow(recipeflow.RunRecipeWorkflow, recipeflow.RunRequest{RecipeID: "forever", WaitTimeout: 300 * time.Millisecond})
+	require.True(t, h.env.IsWorkflowCompleted())
+	err := h.env.GetWorkflowError()
+	require.Error(t, err)
+
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "%v", err)
+	assert.Equal(t, recipeflow.WaitErrorType, appErr.Type())
+	f, ok := recipeflow.RunFailureFrom(err)
+	require.True(t, ok)
+	runs := runIDs(srv)
+	require.Len(t, runs, 1)
+	assert.Equal(t, runs[0], f.RunID, "the run id is not lost")
+	assert.Equal(t, "forever", f.RecipeID)
+	assert.NoError(t, f.Err(), "no run error: the run did not end")
+	assert.Equal(t, stewai.StatusRunning, srv.Runs()[0].Status, "the run goes on")
 }
 
 // A request that retrying cannot fix (here an empty recipe id, which the SDK
