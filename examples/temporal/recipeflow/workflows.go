@@ -157,8 +157,9 @@ func RunRecipeWorkflow(ctx workflow.Context, req RunRequest) (RunResult, error) 
 
 // FanOutWorkflow runs every request as a child RunRecipeWorkflow, all at
 // once, and returns their results in the order of reqs. Child i has the
-// workflow id "<this workflow's id>/<i>", so that each run's idempotency key
-// is its own and a retried fan-out finds its children again.
+// workflow id "<this workflow's id>/<i>": each run gets an idempotency key of
+// its own, and the children of one fan-out are easy to find (in Temporal's
+// UI, or with temporal workflow list).
 //
 // A child that fails does not fail the fan-out: its result carries what is
 // known (the run id and final status of a run that failed, was cancelled or
