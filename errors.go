@@ -101,6 +101,8 @@ func (e *APIError) Is(target error) bool {
 
 // retryable reports whether the answer is worth another attempt: 408, 429,
 // 500, 502, 503 or 504.
+func (e *APIError) retryAfter() time.Duration { return e.RetryAfter }
+
 func (e *APIError) retryable() bool { return transientStatus(e.StatusCode) }
 
 // RunError reports a run that ended failed, cancelled or blocked. It matches

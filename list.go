@@ -117,10 +117,3 @@ func all[T any](ctx context.Context, first int, fetch func(ctx context.Context, 
 		}
 	}
 }
-
-// isNull reports whether b is the JSON literal null.
-func isNull(b []byte) bool { return string(trimJSONSpace(b)) == "null" }
-
-// trimJSONSpace trims what JSON counts as white space, and nothing else:
-// "\v" or U+00A0 around a value make it invalid, not null.
-func trimJSONSpace(b []byte) []byte { return bytes.Trim(b, " \t\r\n") }

@@ -219,7 +219,7 @@ func (w *waiter) loop(ctx context.Context, run *Run, seen func(*Run) bool) (*Run
 	defer leave()
 	seen = w.idleWhile(ctx, seen)
 	deadline := clk.Now().Add(w.cfg.timeout)
-	schedule := newPollSchedule(w.cfg, clk)
+	schedule := newPollSchedule(w.cfg.pollInterval, w.cfg.maxPollInterval, clk)
 	var lastErr error // the last poll's error, while polls fail
 	var delay time.Duration
 	if run != nil {

@@ -1,7 +1,6 @@
 package stewai
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -67,32 +66,14 @@ func transient(err error) bool {
 	return errors.As(err, &r) && r.retryable()
 }
 
-// retryable reports whether the pipeline makes another attempt of r after
-// err: the failure is transient, the caller is still there, attempts are
-// left, and the body can be sent again.
-func (c *core) retryable(ctx context.Context, r *request, err error, attempt int) bool {
-	if !transient(err) || ctx.Err() != nil || r.noRetry || attempt > c.maxRetries {
-		return false
-	}
-	if r.body == nil {
-		return true
-	}
-	// The last attempt may still be reading the caller's reader: wait for
-	// it, in real time (the reader is the caller's), at most one request
-	// timeout.
-	wctx, cancel := context.WithTimeout(ctx, c.requestTimeout)
-	defer cancel()
-	return r.body.replayable(wctx, r.reached.Load())
-}
-
 // newCallBackoff is the schedule between attempts of one call.
 func newCallBackoff(clk clock.Clock) *schedule {
 	return newSchedule(retryInitial, retryMax, retryFactor, retryJitter, clk.Jitter)
 }
 
 // newPollSchedule is the schedule between the polls of one wait.
-func newPollSchedule(cfg waitConfig, clk clock.Clock) *schedule {
-	return newSchedule(cfg.pollInterval, cfg.maxPollInterval, pollFactor, pollJitter, clk.Jitter)
+func newPollSchedule(interval, maxInterval time.Duration, clk clock.Clock) *schedule {
+	return newSchedule(interval, maxInterval, pollFactor, pollJitter, clk.Jitter)
 }
 
 // schedule yields delays that start at an initial interval and grow by a
@@ -130,9 +111,9 @@ func (s *schedule) next() time.Duration {
 // schedule's next delay otherwise (the schedule moves on only then). A
 // wait also clamps the delay to the time it has left.
 func retryDelay(err error, s *schedule) time.Duration {
-	var apiErr *APIError
-	if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
-		return max(min(apiErr.RetryAfter, MaxRetryAfter), s.floor())
+	var ra interface{ retryAfter() time.Duration }
+	if errors.As(err, &ra) && ra.retryAfter() > 0 {
+		return max(min(ra.retryAfter(), MaxRetryAfter), s.floor())
 	}
 	return s.next()
 }

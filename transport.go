@@ -102,18 +102,6 @@ func chain(mw []config.Middleware, base http.RoundTripper) http.RoundTripper {
 	return rt
 }
 
-// CloseIdleConnections closes the idle connections of the client's
-// transport (the SDK's own, or the one given with WithHTTPClient), as
-// http.Client.CloseIdleConnections does. Connections in use are not
-// touched. Call it when a short-lived client is done, or before goleak
-// checks a test: an idle connection keeps two goroutines for up to 90 s.
-func (c *Client) CloseIdleConnections() {
-	if c == nil || c.core == nil {
-		return
-	}
-	c.core.closeIdle()
-}
-
 // sameHostOnly returns a copy of hc (or of a default client) whose redirects
 // never leave base's scheme and host: the request carrying the key and the
 // body is not re-sent anywhere else. A redirect elsewhere is returned as the
