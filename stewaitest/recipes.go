@@ -226,28 +226,18 @@ func (s *Server) createRecipe(w http.ResponseWriter, r *http.Request, _ string) 
 	if s.selfServiceOff(w) {
 		return nil
 	}
-	body, ok := readJSONBody(w, r)
+	edit, body, ok := readParsed(w, r, func(b []byte) (recipeEdit, string) { return parseRecipeEdit(b, true) })
 	if !ok {
-		return nil
-	}
-	edit, problem := parseRecipeEdit(body, true)
-	if problem != "" {
-		writeError(w, http.StatusBadRequest, problem)
 		return body
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := r.Header.Get("Idempotency-Key")
 	digest := sha256.Sum256(body)
-	if prev, ok := s.idem["recipes:"+key]; ok && key != "" {
-		rs, still := s.recipes.byID[prev.id]
-		switch {
-		case prev.digest != digest:
-			writeError(w, http.StatusUnprocessableEntity, "Idempotency-Key was already used with different parameters.")
-		case !still:
-			writeError(w, http.StatusNotFound, "Recipe not found: it was deleted since.")
-		default:
+	if id, seen := s.replayed(w, r, "recipes", digest); seen {
+		if rs, still := s.recipes.byID[id]; still {
 			writeJSON(w, http.StatusCreated, rs.object())
+		} else if id != "" {
+			writeError(w, http.StatusNotFound, "Recipe not found: it was deleted since.")
 		}
 		return body
 	}
@@ -256,9 +246,7 @@ func (s *Server) createRecipe(w http.ResponseWriter, r *http.Request, _ string) 
 	s.recipes.script(id, []Recipe{script})
 	rs := s.recipes.byID[id]
 	edit.apply(rs)
-	if key != "" {
-		s.idem["recipes:"+key] = idempotent{digest: digest, id: id}
-	}
+	s.remember(r, "recipes", digest, id)
 	writeJSON(w, http.StatusCreated, rs.object())
 	return body
 }

@@ -295,6 +295,31 @@ type idempotent struct {
 	id     string   // the run or file it made
 }
 
+// replayed looks up the Idempotency-Key of r in scope ("runs", "recipes",
+// "upload"). When an earlier request carried it, replayed returns what that
+// request made and true; when that request had other content (another
+// digest), it writes the 422 itself and returns "" and true. s.mu is held.
+func (s *Server) replayed(w http.ResponseWriter, r *http.Request, scope string, digest [32]byte) (id string, seen bool) {
+	key := r.Header.Get("Idempotency-Key")
+	prev, ok := s.idem[scope+":"+key]
+	if !ok || key == "" {
+		return "", false
+	}
+	if prev.digest != digest {
+		writeError(w, http.StatusUnprocessableEntity, "Idempotency-Key was already used with different content.")
+		return "", true
+	}
+	return prev.id, true
+}
+
+// remember notes what a request with an Idempotency-Key made, for
+// replayed. s.mu is held.
+func (s *Server) remember(r *http.Request, scope string, digest [32]byte, id string) {
+	if key := r.Header.Get("Idempotency-Key"); key != "" {
+		s.idem[scope+":"+key] = idempotent{digest: digest, id: id}
+	}
+}
+
 // readJSONBody reads the JSON body of r, up to maxJSONBody bytes. When the
 // Content-Type is not JSON, or the body cannot be read or is too large, it
 // answers and ok is false.
@@ -315,28 +340,36 @@ func readJSONBody(w http.ResponseWriter, r *http.Request) (body []byte, ok bool)
 	return body, true
 }
 
-// createRun handles POST runs/ and returns the body read.
-func (s *Server) createRun(w http.ResponseWriter, r *http.Request, _ string) []byte {
-	body, ok := readJSONBody(w, r)
+// readParsed reads r's JSON body and parses it with parse, which returns
+// the value or a problem. A body that cannot be read or parsed is answered
+// (a 400 naming the problem) and ok is false. body is what was read, for
+// the request log.
+func readParsed[T any](w http.ResponseWriter, r *http.Request, parse func([]byte) (T, string)) (v T, body []byte, ok bool) {
+	body, ok = readJSONBody(w, r)
 	if !ok {
-		return nil
+		return v, nil, false
 	}
-	p, problem := parseCreate(body)
+	v, problem := parse(body)
 	if problem != "" {
 		writeError(w, http.StatusBadRequest, problem)
+		return v, body, false
+	}
+	return v, body, true
+}
+
+// createRun handles POST runs/ and returns the body read.
+func (s *Server) createRun(w http.ResponseWriter, r *http.Request, _ string) []byte {
+	p, body, ok := readParsed(w, r, parseCreate)
+	if !ok {
 		return body
 	}
-
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := r.Header.Get("Idempotency-Key")
 	digest := sha256.Sum256(body)
-	if prev, ok := s.idem["runs:"+key]; ok && key != "" {
-		if prev.digest != digest {
-			writeError(w, http.StatusUnprocessableEntity, "Idempotency-Key was already used with different parameters.")
-			return body
+	if id, seen := s.replayed(w, r, "runs", digest); seen {
+		if id != "" {
+			writeJSON(w, http.StatusAccepted, s.runs[id].object(s.now()))
 		}
-		writeJSON(w, http.StatusAccepted, s.runs[prev.id].object(s.now()))
 		return body
 	}
 	if s.strictRecipes && !s.knowsRecipe(p.recipeID) {
@@ -354,9 +387,7 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request, _ string) []b
 	ru := &run{id: s.newID(), recipeID: p.recipeID, recipe: recipe, inputs: p.inputs, sources: p.sources, created: now}
 	s.runs[ru.id] = ru
 	s.order = append(s.order, ru.id)
-	if key != "" {
-		s.idem["runs:"+key] = idempotent{digest: digest, id: ru.id}
-	}
+	s.remember(r, "runs", digest, ru.id)
 	writeJSON(w, http.StatusAccepted, ru.object(now))
 	return body
 }

@@ -153,7 +153,7 @@ func TestIdempotencyKey(t *testing.T) {
 
 	status, body := call(t, srv, "POST", "runs/", "application/json", createBody("other"), "Idempotency-Key", "k1")
 	assert.Equal(t, http.StatusUnprocessableEntity, status)
-	assert.Contains(t, body["detail"], "different parameters")
+	assert.Contains(t, body["detail"], "different content")
 
 	_, other := call(t, srv, "POST", "runs/", "application/json", createBody("r"), "Idempotency-Key", "k2")
 	_, none := call(t, srv, "POST", "runs/", "application/json", createBody("r"))

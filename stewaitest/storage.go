@@ -119,13 +119,10 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, _ string) []byte
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := r.Header.Get("Idempotency-Key")
-	if prev, ok := s.idem["upload:"+key]; ok && key != "" {
-		if prev.digest != file.SHA256 {
-			writeError(w, http.StatusUnprocessableEntity, "Idempotency-Key was already used with a different file.")
-			return nil
+	if uri, seen := s.replayed(w, r, "upload", file.SHA256); seen {
+		if uri != "" {
+			writeJSON(w, http.StatusCreated, s.files.byURI[uri].File)
 		}
-		writeJSON(w, http.StatusCreated, s.files.byURI[prev.id].File)
 		return nil
 	}
 	if adds := min(file.SizeBytes, MaxKeptContent); s.files.bytes+adds > s.maxStored {
@@ -135,9 +132,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, _ string) []byte
 		return nil
 	}
 	s.files.add(file, file.Filename)
-	if key != "" {
-		s.idem["upload:"+key] = idempotent{digest: file.SHA256, id: file.URI}
-	}
+	s.remember(r, "upload", file.SHA256, file.URI)
 	writeJSON(w, http.StatusCreated, file.File)
 	return nil
 }
