@@ -111,8 +111,10 @@ func newWaitConfig(opts []WaitOption, create bool) (waitConfig, error) {
 // Retry-After. Other errors, such as ErrNotFound, end it at once, and so does
 // cancelling ctx, with ctx's error.
 //
-// Whatever the error, the last state of the run received comes with it (nil
-// only when no poll succeeded).
+// Whatever the error, the last state of the run received comes with it:
+// for a usable runID the run is never nil, and carries at least its ID when
+// no poll succeeded (a context already done, a first poll that failed). An
+// answer about another run than runID is ErrMalformedResponse.
 func (s *RunsService) Wait(ctx context.Context, runID string, opts ...WaitOption) (*Run, error) {
 	w, err := s.waiter(runID, opts)
 	if err != nil {
@@ -136,7 +138,8 @@ func (s *RunsService) Wait(ctx context.Context, runID string, opts ...WaitOption
 // done, with a *RunError when it failed, was cancelled or is blocked. A
 // timeout (*TimeoutError), the end of ctx, or an error that is not
 // transient (such as ErrNotFound) is yielded once, with the last run seen
-// (nil before the first successful poll), and ends the sequence. Transient
+// (one carrying only its ID before the first successful poll), and ends
+// the sequence. Transient
 // poll failures are not yielded: polling goes on as in Wait. Breaking out
 // of the loop stops polling at once; nothing goes on in the background.
 func (s *RunsService) Watch(ctx context.Context, runID string, opts ...WaitOption) iter.Seq2[*Run, error] {
@@ -210,7 +213,19 @@ func (w *waiter) notify(run *Run) bool {
 // the state already known (from Create), or nil to poll at once. seen is
 // called with the run each time its status changes, the first one
 // included; when it returns false the loop stops at once with errStopped.
-func (w *waiter) loop(ctx context.Context, run *Run, seen func(*Run) bool) (*Run, error) {
+//
+// The run returned is never nil: before any poll succeeded, it carries the
+// run id only.
+func (w *waiter) loop(ctx context.Context, known *Run, seen func(*Run) bool) (*Run, error) {
+	run, err := w.follow(ctx, known, seen)
+	if run == nil {
+		run = &Run{ID: w.runID}
+	}
+	return run, err
+}
+
+// follow is loop's body; its run is nil when no poll succeeded.
+func (w *waiter) follow(ctx context.Context, run *Run, seen func(*Run) bool) (*Run, error) {
 	if err := checkContext(ctx); err != nil {
 		return run, err
 	}
@@ -306,6 +321,9 @@ func (w *waiter) poll(ctx context.Context, deadline time.Time) (*Run, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if run.ID != w.runID {
+		return nil, errMalformed(r, fmt.Sprintf("malformed response: the answer is about run %q, not %q", run.ID, w.runID), nil)
 	}
 	return run, nil
 }
