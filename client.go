@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"strings"
@@ -140,6 +141,26 @@ func WithMiddleware(mw ...Middleware) Option {
 			}
 		}
 		s.Middleware = append(s.Middleware, mw...)
+		return nil
+	}
+}
+
+// WithPollRate bounds the polls of all the waits of the client (Wait,
+// Create, Watch, WaitAll, WaitEach) to perSecond polls a second: at most
+// ⌊perSecond⌋ polls in any one second (for a whole number), in a burst of
+// at most one second's worth when they fall due at once, and on average
+// no more than perSecond (below one a second, one poll per 1/perSecond
+// seconds). When the bound holds polls back, they go out in the order the
+// client's pollers take them, which is the order they fell due. Only polls
+// count: creates, gets and other calls are not held back. A wait's
+// timeout still ends it on time. The default is no bound. Zero, negative,
+// NaN or infinite rates are ErrInvalidParams.
+func WithPollRate(perSecond float64) Option {
+	return func(s *config.Settings) error {
+		if !(perSecond > 0) || math.IsInf(perSecond, 0) {
+			return invalidf("WithPollRate: %v is not a positive, finite rate", perSecond)
+		}
+		s.PollRate = perSecond
 		return nil
 	}
 }
@@ -274,6 +295,9 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	c.closeIdle = closeIdle
 	c.pollers = newPollers(pollConns(&s))
+	if s.PollRate > 0 {
+		c.gate = newRateGate(s.PollRate)
+	}
 	return &Client{
 		Runs:        &RunsService{c},
 		Storage:     &StorageService{c},

@@ -65,6 +65,10 @@ type core struct {
 	clock            clock.Clock
 	// pollers run the polls of waits (transport.go).
 	pollers *pollers
+	// paused and gate pace the polls of all waits (pace.go): the pause
+	// after a 429, and WithPollRate (nil without it).
+	paused pause
+	gate   *rateGate
 	// closeIdle closes the idle connections of the transport.
 	closeIdle func()
 }
@@ -344,6 +348,7 @@ func (c *core) readAnswer(ctx, actx context.Context, r *request, resp *http.Resp
 	if !success {
 		// The status line is in: even a body cut short tells the outcome.
 		ra, _ := parseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())
+		c.noteAnswer(resp.StatusCode, ra)
 		return nil, newAPIError(r.method, r.path, resp.StatusCode, resp.Header, b, ra, c.apiKey())
 	}
 	if readErr != nil {

@@ -168,6 +168,17 @@ type waiter struct {
 	cfg   waitConfig
 	// polled is told when a poll run on the client's pollers has ended.
 	polled chan struct{}
+	// deadline, when set, ends the wait instead of its timeout from its
+	// start: the waits of WaitAll and WaitEach share one.
+	deadline time.Time
+}
+
+// deadlineFrom is the wait's deadline when it starts at now.
+func (w *waiter) deadlineFrom(now time.Time) time.Time {
+	if !w.deadline.IsZero() {
+		return w.deadline
+	}
+	return now.Add(w.cfg.timeout)
 }
 
 // waiter returns the waiter of Wait and Watch for runID.
@@ -233,7 +244,7 @@ func (w *waiter) follow(ctx context.Context, run *Run, seen func(*Run) bool) (*R
 	ctx, leave := clk.Enter(ctx)
 	defer leave()
 	seen = w.idleWhile(ctx, seen)
-	deadline := clk.Now().Add(w.cfg.timeout)
+	deadline := w.deadlineFrom(clk.Now())
 	schedule := newPollSchedule(w.cfg, clk)
 	var lastErr error // the last poll's error, while polls fail
 	var delay time.Duration
@@ -267,6 +278,8 @@ func (w *waiter) follow(ctx context.Context, run *Run, seen func(*Run) bool) (*R
 				return outcome(run)
 			}
 			delay = schedule.next()
+		case err == errPaused: // a 429 paused the client's polls: sleep it out
+			delay = w.core.paused.left(clk.Now())
 		case transient(err) && ctx.Err() == nil:
 			lastErr = err
 			delay = retryDelay(err, schedule)
@@ -307,12 +320,21 @@ func (w *waiter) queued(ctx context.Context, deadline time.Time) func() (context
 
 // poll fetches the run once, within the wait's deadline: the wait is its
 // own retry schedule. It runs on one of the client's pollers, waiting for a
-// free one until the deadline at most.
+// free one until the deadline at most, and then for the client's pace
+// (pace.go). While the client's polls are paused it sends nothing and
+// returns errPaused.
 func (w *waiter) poll(ctx context.Context, deadline time.Time) (*Run, error) {
+	if w.core.paused.left(w.core.clock.Now()) > 0 {
+		return nil, errPaused // not worth a place in the pollers' queue
+	}
 	r := &request{method: http.MethodGet, path: w.path, deadline: deadline, noRetry: true}
 	run := new(Run)
 	var err error
-	fetch := func() { err = w.core.do(ctx, r, run) }
+	fetch := func() {
+		if err = w.core.pace(ctx, r, deadline); err == nil {
+			err = w.core.do(ctx, r, run)
+		}
+	}
 	if !w.core.pollers.run(fetch, w.polled, w.queued(ctx, deadline)) {
 		if ctx.Err() != nil {
 			return nil, errCanceled(r, ctx.Err())
