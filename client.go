@@ -295,9 +295,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	c.closeIdle = closeIdle
 	c.pollers = newPollers(pollConns(&s))
-	if s.PollRate > 0 {
-		c.gate = newRateGate(s.PollRate)
-	}
+	c.gate = newRateGate(s.PollRate)
 	return &Client{
 		Runs:        &RunsService{c},
 		Storage:     &StorageService{c},

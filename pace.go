@@ -73,8 +73,12 @@ type rateGate struct {
 	next   int         // the oldest slot in the ring
 }
 
-// newRateGate returns the gate of WithPollRate(perSecond).
+// newRateGate returns the gate of WithPollRate(perSecond), or nil for
+// no bound (perSecond 0).
 func newRateGate(perSecond float64) *rateGate {
+	if !(perSecond > 0) {
+		return nil
+	}
 	burst := int(min(max(1, math.Floor(perSecond)), maxPollBurst))
 	window := maxPollWindow
 	if w := float64(burst) / perSecond * float64(time.Second); w < float64(maxPollWindow) {
