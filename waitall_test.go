@@ -192,11 +192,14 @@ func TestWaitEachBreakStopsEveryPoll(t *testing.T) {
 		ids[i] = fmt.Sprintf("r%d", i)
 	}
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var brokeAt time.Time
 	for run, err := range env.client.Runs.WaitEach(testContext(t), ids) {
 		require.NoError(t, err)
 		require.Equal(t, "r0", run.ID)
+		brokeAt = env.clock.Now()
 		break
 	}
+	assert.Equal(t, brokeAt, env.clock.Now(), "the waits stopped at once, not at their timeout")
 	after := polls.Load()
 	calls, timers := env.clock.Pending()
 	assert.Zero(t, calls, "no wait is left on the clock")
