@@ -108,7 +108,9 @@ func newWaitConfig(opts []WaitOption, create bool) (waitConfig, error) {
 // Statuses this package does not know keep the wait going. Transient failures
 // of a poll (network errors, 408, 429, 5xx) do not end the wait while time
 // remains: the next poll comes on the schedule, or after the server's
-// Retry-After. Other errors, such as ErrNotFound, end it at once, and so does
+// Retry-After. A 429 with Retry-After on any request of the client pauses
+// the polls of all its waits until then (see WithPollRate for a bound of
+// your own). Other errors, such as ErrNotFound, end it at once, and so does
 // cancelling ctx, with ctx's error.
 //
 // Whatever the error, the last state of the run received comes with it:
