@@ -217,3 +217,37 @@ func TestRateGate(t *testing.T) {
 	g = newRateGate(1e9)
 	assert.Len(t, g.slots, maxPollBurst)
 }
+
+// When the bound holds polls back, they go out in the order they fell due:
+// each wait's next poll falls due a little after its last one went out, so
+// the waits keep the order of their first polls, round after round.
+func TestPollRateKeepsTheOrderPollsFellDue(t *testing.T) {
+	env := setup(t, WithPollRate(1))
+	var mu sync.Mutex
+	var sequence []string
+	env.mux.HandleFunc("GET /runs/{id}/", func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		mu.Lock()
+		sequence = append(sequence, id)
+		mu.Unlock()
+		status := StatusRunning
+		if env.clock.Now().Sub(epoch) >= 40*time.Second {
+			status = StatusDone
+		}
+		writeJSON(w, http.StatusOK, runJSON(id, status))
+	})
+	ids := make([]string, 8)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("r%d", i)
+	}
+	_, err := env.client.Runs.WaitAll(testContext(t), ids)
+	require.NoError(t, err)
+	mu.Lock()
+	defer mu.Unlock()
+	require.GreaterOrEqual(t, len(sequence), 40)
+	first := sequence[:len(ids)]
+	assert.ElementsMatch(t, ids, first)
+	for i := len(ids); i+len(ids) <= 40; i += len(ids) {
+		assert.Equal(t, first, sequence[i:i+len(ids)], "round %d keeps the order the polls fell due", i/len(ids)+1)
+	}
+}
