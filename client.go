@@ -146,15 +146,15 @@ func WithMiddleware(mw ...Middleware) Option {
 }
 
 // WithPollRate bounds the polls of all the waits of the client (Wait,
-// Create, Watch, WaitAll, WaitEach) to perSecond polls a second: at most
-// ⌊perSecond⌋ polls in any one second (for a whole number), in a burst of
-// at most one second's worth when they fall due at once, and on average
-// no more than perSecond (below one a second, one poll per 1/perSecond
-// seconds). When the bound holds polls back, they go out in the order the
-// client's pollers take them, which is the order they fell due. Only polls
-// count: creates, gets and other calls are not held back. A wait's
-// timeout still ends it on time. The default is no bound. Zero, negative,
-// NaN or infinite rates are ErrInvalidParams.
+// Create, Watch, WaitAll, WaitEach) to perSecond a second. For a whole
+// number n, at most n polls go out in any one second, all at once when n
+// fall due together (a burst of at most one second's worth); in general,
+// at most k = ⌊perSecond⌋ polls (at least one) in any k/perSecond
+// seconds. When the bound holds polls back, they go out in the order they
+// fell due, as the client's pollers take them. Only polls count: creates,
+// gets and other calls are never held back. A wait's timeout still ends
+// it on time. The default is no bound. Zero, negative, NaN or infinite
+// rates are ErrInvalidParams.
 func WithPollRate(perSecond float64) Option {
 	return func(s *config.Settings) error {
 		if !(perSecond > 0) || math.IsInf(perSecond, 0) {

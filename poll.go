@@ -141,9 +141,9 @@ func (s *RunsService) Wait(ctx context.Context, runID string, opts ...WaitOption
 // timeout (*TimeoutError), the end of ctx, or an error that is not
 // transient (such as ErrNotFound) is yielded once, with the last run seen
 // (one carrying only its ID before the first successful poll), and ends
-// the sequence. Transient
-// poll failures are not yielded: polling goes on as in Wait. Breaking out
-// of the loop stops polling at once; nothing goes on in the background.
+// the sequence. Transient poll failures are not yielded: polling goes on
+// as in Wait. Breaking out of the loop stops polling at once; nothing goes
+// on in the background.
 func (s *RunsService) Watch(ctx context.Context, runID string, opts ...WaitOption) iter.Seq2[*Run, error] {
 	return func(yield func(*Run, error) bool) {
 		w, err := s.waiter(runID, opts)
