@@ -149,7 +149,7 @@ func WithMiddleware(mw ...Middleware) Option {
 // Create, Watch, WaitAll, WaitEach) to perSecond a second. For a whole
 // number n, at most n polls go out in any one second, all at once when n
 // fall due together (a burst of at most one second's worth); in general,
-// at most k = ⌊perSecond⌋ polls (at least one) in any k/perSecond
+// at most k = ⌊perSecond⌋ polls (between 1 and 1024) in any k/perSecond
 // seconds. When the bound holds polls back, they go out in the order they
 // fell due, as the client's pollers take them. Only polls count: creates,
 // gets and other calls are never held back. A wait's timeout still ends
