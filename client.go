@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"strings"
@@ -139,6 +140,26 @@ func WithMiddleware(mw ...Middleware) Option {
 			}
 		}
 		s.Middleware = append(s.Middleware, mw...)
+		return nil
+	}
+}
+
+// WithPollRate bounds the polls of all the waits of the client (Wait,
+// Create, Watch, WaitAll, WaitEach) to perSecond a second. For a whole
+// number n, at most n polls go out in any one second, all at once when n
+// fall due together (a burst of at most one second's worth); in general,
+// at most k = ⌊perSecond⌋ polls (between 1 and 1024) in any k/perSecond
+// seconds. When the bound holds polls back, they go out in the order they
+// fell due, as the client's pollers take them. Only polls count: creates,
+// gets and other calls are never held back. A wait's timeout still ends
+// it on time. The default is no bound. Zero, negative, NaN or infinite
+// rates are ErrInvalidParams.
+func WithPollRate(perSecond float64) Option {
+	return func(s *config.Settings) error {
+		if !(perSecond > 0) || math.IsInf(perSecond, 0) {
+			return invalidf("WithPollRate: %v is not a positive, finite rate", perSecond)
+		}
+		s.PollRate = perSecond
 		return nil
 	}
 }
@@ -310,6 +331,7 @@ func newCore(s *config.Settings) (*core, error) {
 	}
 	c.closeIdle = closeIdle
 	c.pollers = newPollers(pollConns(s))
+	c.gate = newRateGate(s.PollRate)
 	return c, nil
 }
 

@@ -37,6 +37,10 @@ type core struct {
 	clock            clock.Clock
 	// pollers run the polls of waits (transport.go).
 	pollers *pollers
+	// paused and gate pace the polls of all waits (pace.go): the pause
+	// after a 429, and WithPollRate (nil without it).
+	paused pause
+	gate   *rateGate
 	// closeIdle closes the idle connections of the transport.
 	closeIdle func()
 }

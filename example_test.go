@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stewai/stewai-go"
@@ -271,4 +274,128 @@ func ExampleRunsService_Watch() {
 	// queued
 	// running
 	// done
+}
+
+// WaitAll waits for many runs at once and reports each in the order asked.
+func ExampleRunsService_WaitAll() {
+	srv := stewaitest.NewServer(
+		stewaitest.WithRecipe("report", stewaitest.Recipe{}),
+		stewaitest.WithRecipe("no-credits", stewaitest.Recipe{Final: stewai.StatusBlocked}),
+	)
+	defer srv.Close()
+	client := srv.Client()
+	ctx := context.Background()
+
+	var ids []string
+	for _, recipe := range []string{"report", "no-credits", "report"} {
+		run, err := client.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: recipe}, stewai.NoWait())
+		if err != nil {
+			log.Fatal(err)
+		}
+		ids = append(ids, run.ID)
+	}
+	runs, err := client.Runs.WaitAll(ctx, ids, stewai.WithTimeout(10*time.Minute))
+	for i, run := range runs {
+		fmt.Println(i, run.RecipeID, run.Status)
+	}
+	fmt.Println("blocked:", errors.Is(err, stewai.ErrRunBlocked))
+	// Output:
+	// 0 report done
+	// 1 no-credits blocked
+	// 2 report done
+	// blocked: true
+}
+
+// WaitEach yields each run as it ends, the quickest first.
+func ExampleRunsService_WaitEach() {
+	srv := stewaitest.NewServer(
+		stewaitest.WithRecipe("slow", stewaitest.Recipe{Duration: 40 * time.Second}),
+		stewaitest.WithRecipe("quick", stewaitest.Recipe{Duration: 5 * time.Second}),
+		stewaitest.WithRecipe("broken", stewaitest.Recipe{Duration: 20 * time.Second, Final: stewai.StatusFailed}),
+	)
+	defer srv.Close()
+	client := srv.Client()
+	ctx := context.Background()
+
+	var ids []string
+	for _, recipe := range []string{"slow", "quick", "broken"} {
+		run, err := client.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: recipe}, stewai.NoWait())
+		if err != nil {
+			log.Fatal(err)
+		}
+		ids = append(ids, run.ID)
+	}
+	for run, err := range client.Runs.WaitEach(ctx, ids) {
+		if err != nil {
+			fmt.Println(run.RecipeID, "ended:", err != nil, errors.Is(err, stewai.ErrRunFailed))
+			continue
+		}
+		fmt.Println(run.RecipeID, run.Status)
+	}
+	// Output:
+	// quick done
+	// broken ended: true true
+	// slow done
+}
+
+// WithPollRate bounds the polls of all a client's waits, for a known quota.
+func ExampleWithPollRate() {
+	var polls atomic.Int64
+	srv := stewaitest.NewServer(stewaitest.OnRequest(func(r stewaitest.Request) {
+		if r.Method == http.MethodGet {
+			polls.Add(1)
+		}
+	}))
+	defer srv.Close()
+	client := srv.Client(stewai.WithPollRate(5)) // at most 5 polls a second
+	ctx := context.Background()
+
+	var ids []string
+	for range 20 {
+		run, err := client.Runs.Create(ctx, stewai.CreateRunParams{RecipeID: "01JEXAMPLE00000000000000000"}, stewai.NoWait())
+		if err != nil {
+			log.Fatal(err)
+		}
+		ids = append(ids, run.ID)
+	}
+	runs, err := client.Runs.WaitAll(ctx, ids)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Five polls go out at once, while the runs (300 ms each) are still
+	// running; the other fifteen runs are polled five a second after that,
+	// done by then, and the first five once more.
+	fmt.Println(len(runs), "runs done after", polls.Load(), "polls")
+	// Output: 20 runs done after 25 polls
+}
+
+// WithMiddleware wraps every request of a client, polls and retries
+// included, inside the SDK's own transport: for tracing, metrics, headers.
+func ExampleWithMiddleware() {
+	srv := stewaitest.NewServer()
+	defer srv.Close()
+	var mu sync.Mutex
+	counts := map[string]int{}
+	count := func(req *http.Request, next stewai.MiddlewareNext) (*http.Response, error) {
+		req = req.Clone(req.Context()) // never change the request in place
+		req.Header.Set("X-Team", "invoices")
+		resp, err := next(req)
+		if err == nil {
+			mu.Lock()
+			counts[req.Method+" "+strconv.Itoa(resp.StatusCode)]++
+			mu.Unlock()
+		}
+		return resp, err
+	}
+	client := srv.Client(stewai.WithMiddleware(count))
+
+	_, err := client.Runs.Create(context.Background(), stewai.CreateRunParams{RecipeID: "01JEXAMPLE00000000000000000"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(counts)
+	fmt.Println("X-Team:", srv.Requests()[0].Header.Get("X-Team"))
+	// Output:
+	// map[GET 200:1 POST 202:1]
+	// X-Team: invoices
 }

@@ -285,6 +285,7 @@ func (c *core) readAnswer(ctx, actx context.Context, r *request, resp *http.Resp
 	if !success {
 		// The status line is in: even a body cut short tells the outcome.
 		ra, _ := parseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())
+		c.noteAnswer(resp.StatusCode, ra)
 		return nil, newAPIError(r.method, r.path, resp.StatusCode, resp.Header, b, ra, c.apiKey())
 	}
 	if readErr != nil {

@@ -108,11 +108,15 @@ func newWaitConfig(opts []WaitOption, create bool) (waitConfig, error) {
 // Statuses this package does not know keep the wait going. Transient failures
 // of a poll (network errors, 408, 429, 5xx) do not end the wait while time
 // remains: the next poll comes on the schedule, or after the server's
-// Retry-After. Other errors, such as ErrNotFound, end it at once, and so does
+// Retry-After. A 429 with Retry-After on any request of the client pauses
+// the polls of all its waits until then (see WithPollRate for a bound of
+// your own). Other errors, such as ErrNotFound, end it at once, and so does
 // cancelling ctx, with ctx's error.
 //
-// Whatever the error, the last state of the run received comes with it (nil
-// only when no poll succeeded).
+// Whatever the error, the last state of the run received comes with it:
+// for a usable runID the run is never nil, and carries at least its ID when
+// no poll succeeded (a context already done, a first poll that failed). An
+// answer about another run than runID is ErrMalformedResponse.
 func (s *RunsService) Wait(ctx context.Context, runID string, opts ...WaitOption) (*Run, error) {
 	w, err := s.waiter(runID, opts)
 	if err != nil {
@@ -136,9 +140,10 @@ func (s *RunsService) Wait(ctx context.Context, runID string, opts ...WaitOption
 // done, with a *RunError when it failed, was cancelled or is blocked. A
 // timeout (*TimeoutError), the end of ctx, or an error that is not
 // transient (such as ErrNotFound) is yielded once, with the last run seen
-// (nil before the first successful poll), and ends the sequence. Transient
-// poll failures are not yielded: polling goes on as in Wait. Breaking out
-// of the loop stops polling at once; nothing goes on in the background.
+// (one carrying only its ID before the first successful poll), and ends
+// the sequence. Transient poll failures are not yielded: polling goes on
+// as in Wait. Breaking out of the loop stops polling at once; nothing goes
+// on in the background.
 func (s *RunsService) Watch(ctx context.Context, runID string, opts ...WaitOption) iter.Seq2[*Run, error] {
 	return func(yield func(*Run, error) bool) {
 		w, err := s.waiter(runID, opts)
@@ -165,6 +170,17 @@ type waiter struct {
 	cfg   waitConfig
 	// polled is told when a poll run on the client's pollers has ended.
 	polled chan struct{}
+	// deadline, when set, ends the wait instead of its timeout from its
+	// start: the waits of WaitAll and WaitEach share one.
+	deadline time.Time
+}
+
+// deadlineFrom is the wait's deadline when it starts at now.
+func (w *waiter) deadlineFrom(now time.Time) time.Time {
+	if !w.deadline.IsZero() {
+		return w.deadline
+	}
+	return now.Add(w.cfg.timeout)
 }
 
 // waiter returns the waiter of Wait and Watch for runID.
@@ -210,7 +226,19 @@ func (w *waiter) notify(run *Run) bool {
 // the state already known (from Create), or nil to poll at once. seen is
 // called with the run each time its status changes, the first one
 // included; when it returns false the loop stops at once with errStopped.
-func (w *waiter) loop(ctx context.Context, run *Run, seen func(*Run) bool) (*Run, error) {
+//
+// The run returned is never nil: before any poll succeeded, it carries the
+// run id only.
+func (w *waiter) loop(ctx context.Context, known *Run, seen func(*Run) bool) (*Run, error) {
+	run, err := w.follow(ctx, known, seen)
+	if run == nil {
+		run = &Run{ID: w.runID}
+	}
+	return run, err
+}
+
+// follow is loop's body; its run is nil when no poll succeeded.
+func (w *waiter) follow(ctx context.Context, run *Run, seen func(*Run) bool) (*Run, error) {
 	if err := checkContext(ctx); err != nil {
 		return run, err
 	}
@@ -218,7 +246,7 @@ func (w *waiter) loop(ctx context.Context, run *Run, seen func(*Run) bool) (*Run
 	ctx, leave := clk.Enter(ctx)
 	defer leave()
 	seen = w.idleWhile(ctx, seen)
-	deadline := clk.Now().Add(w.cfg.timeout)
+	deadline := w.deadlineFrom(clk.Now())
 	schedule := newPollSchedule(w.cfg.pollInterval, w.cfg.maxPollInterval, clk)
 	var lastErr error // the last poll's error, while polls fail
 	var delay time.Duration
@@ -252,6 +280,8 @@ func (w *waiter) loop(ctx context.Context, run *Run, seen func(*Run) bool) (*Run
 				return outcome(run)
 			}
 			delay = schedule.next()
+		case err == errPaused: // a 429 paused the client's polls: sleep it out
+			delay = w.core.paused.left(clk.Now())
 		case transient(err) && ctx.Err() == nil:
 			lastErr = err
 			delay = retryDelay(err, schedule)
@@ -292,12 +322,21 @@ func (w *waiter) queued(ctx context.Context, deadline time.Time) func() (context
 
 // poll fetches the run once, within the wait's deadline: the wait is its
 // own retry schedule. It runs on one of the client's pollers, waiting for a
-// free one until the deadline at most.
+// free one until the deadline at most, and then for the client's pace
+// (pace.go). While the client's polls are paused it sends nothing and
+// returns errPaused.
 func (w *waiter) poll(ctx context.Context, deadline time.Time) (*Run, error) {
+	if w.core.paused.left(w.core.clock.Now()) > 0 {
+		return nil, errPaused // not worth a place in the pollers' queue
+	}
 	r := &request{method: http.MethodGet, path: w.path, deadline: deadline, noRetry: true}
 	run := new(Run)
 	var err error
-	fetch := func() { err = w.core.do(ctx, r, run) }
+	fetch := func() {
+		if err = w.core.pace(ctx, r, deadline); err == nil {
+			err = w.core.do(ctx, r, run)
+		}
+	}
 	if !w.core.pollers.run(fetch, w.polled, w.queued(ctx, deadline)) {
 		if ctx.Err() != nil {
 			return nil, errCanceled(r, ctx.Err())
@@ -306,6 +345,9 @@ func (w *waiter) poll(ctx context.Context, deadline time.Time) (*Run, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if run.ID != w.runID {
+		return nil, errMalformed(r, fmt.Sprintf("malformed response: the answer is about run %q, not %q", run.ID, w.runID), nil)
 	}
 	return run, nil
 }

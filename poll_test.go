@@ -1,6 +1,7 @@
 package stewai
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"sync/atomic"
@@ -183,7 +184,7 @@ func TestWaitRetryAfterPastDeadline(t *testing.T) {
 	run, err := env.client.Runs.Wait(testContext(t), "r1", WithTimeout(5*time.Second))
 	require.ErrorIs(t, err, ErrWaitTimeout)
 	assert.ErrorIs(t, err, ErrRateLimited, "the last poll's error is kept")
-	assert.Nil(t, run, "no poll succeeded")
+	assert.Equal(t, &Run{ID: "r1"}, run, "no poll succeeded: the run carries its id only")
 	var te *TimeoutError
 	require.ErrorAs(t, err, &te)
 	assert.Empty(t, te.LastStatus)
@@ -257,8 +258,58 @@ func TestWaitReturnsNotFoundBeforeAnyRun(t *testing.T) {
 		writeJSON(w, 404, map[string]any{"detail": "Not found."})
 	})
 	run, err := env.client.Runs.Wait(testContext(t), "r1")
-	assert.Nil(t, run)
+	require.NotNil(t, run, "a usable id always comes back with a run")
+	assert.Equal(t, &Run{ID: "r1"}, run)
 	assert.True(t, errors.Is(err, ErrNotFound))
+}
+
+// An answer about another run is not the run waited for, however
+// terminal it looks.
+func TestWaitRejectsAnotherRun(t *testing.T) {
+	env := setup(t)
+	env.mux.HandleFunc("GET /runs/r-mine/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, runJSON("r-other", StatusDone))
+	})
+	run, err := env.client.Runs.Wait(testContext(t), "r-mine")
+	assert.ErrorIs(t, err, ErrMalformedResponse)
+	assert.Equal(t, &Run{ID: "r-mine"}, run, "the other run is not handed back as ours")
+
+	var got []watched
+	for run, err := range env.client.Runs.Watch(testContext(t), "r-mine") {
+		got = append(got, watched{run.Status, err})
+		assert.Equal(t, "r-mine", run.ID)
+	}
+	require.Len(t, got, 1)
+	assert.ErrorIs(t, got[0].err, ErrMalformedResponse)
+}
+
+// A usable id comes back with a run carrying it, whatever the error: here
+// a context done before the first poll, and a nil context.
+func TestWaitRunNeverNil(t *testing.T) {
+	env := setup(t)
+	polls := statusSequence(t, env, "r1", StatusDone)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	run, err := env.client.Runs.Wait(ctx, "r1")
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, &Run{ID: "r1"}, run)
+
+	n := 0
+	for run, err := range env.client.Runs.Watch(ctx, "r1") {
+		n++
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Equal(t, &Run{ID: "r1"}, run)
+	}
+	assert.Equal(t, 1, n)
+	//lint:ignore SA1012 a nil context is what is tested
+	run, err = env.client.Runs.Wait(nil, "r1")
+	assert.ErrorIs(t, err, ErrInvalidParams)
+	assert.Equal(t, &Run{ID: "r1"}, run)
+	assert.Zero(t, polls.Load(), "nothing sent")
+
+	run, err = env.client.Runs.Wait(ctx, "..")
+	assert.ErrorIs(t, err, ErrInvalidParams)
+	assert.Nil(t, run, "an unusable id has no run")
 }
 
 func TestWaitDefaultTimeout(t *testing.T) {

@@ -231,7 +231,7 @@ func (c *cli) wait(ctx context.Context, runID string, o *options) error {
 	var last *stewai.Run
 	var err error
 	for run, werr := range c.api.Runs.Watch(ctx, runID, stewai.WithTimeout(o.timeout), stewai.WithPollInterval(o.pollInterval)) {
-		if run != nil {
+		if run != nil && run.Raw != nil { // a run the server described, not only its id
 			last = run
 			display.show(run)
 		}
