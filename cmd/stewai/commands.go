@@ -370,6 +370,11 @@ func (c *cli) waited(run *stewai.Run, err error) error {
 	}
 	var te *stewai.TimeoutError
 	if errors.As(err, &te) {
+		if te.Err != nil && c.obs != nil && c.obs.cutShort(te.Err) {
+			plain := *te
+			plain.Err = nil
+			err = &plain
+		}
 		return fmt.Errorf("%w; resume with: stewai wait %s", err, te.RunID)
 	}
 	return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -22,6 +23,16 @@ type observer struct {
 	mu       sync.Mutex
 	failures map[string]string // the last failure of each path, until it answers
 	display  *display          // the wait being shown, if any
+	failing  int               // polls failed in a row
+}
+
+// cutShort reports whether a wait's last error is only its last poll, cut
+// short by the wait's own deadline, after polls that succeeded: the API
+// was not failing, the time was up.
+func (o *observer) cutShort(err error) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.failing <= 1 && errors.Is(err, stewai.ErrRequestTimeout)
 }
 
 func newObserver(c *cli) *observer { return &observer{c: c, failures: map[string]string{}} }
@@ -60,8 +71,8 @@ func (o *observer) Handle(_ context.Context, r slog.Record) error {
 		}
 		o.mu.Unlock()
 		if o.c.debug {
-			o.c.logLine(fmt.Sprintf("stewai: debug: %s %s → %d (attempt %s, %s)", method, path, status,
-				str("attempt"), a["elapsed"].Duration().Round(time.Millisecond)))
+			o.c.logLine(fmt.Sprintf("stewai: debug: %s %s → %d (attempt %s, %dms)", method, path, status,
+				str("attempt"), a["elapsed"].Duration().Milliseconds()))
 		}
 	case "stewai: request failed":
 		o.mu.Lock()
@@ -79,6 +90,11 @@ func (o *observer) Handle(_ context.Context, r slog.Record) error {
 		o.mu.Lock()
 		d := o.display
 		reason := o.failures["runs/"+url.PathEscape(str("run_id"))+"/"]
+		if a["failed"].Bool() {
+			o.failing++
+		} else {
+			o.failing = 0
+		}
 		o.mu.Unlock()
 		if d != nil && str("run_id") == d.runID {
 			d.polled(str("status"), a["failed"].Bool(), reason, a["next_delay"].Duration())
