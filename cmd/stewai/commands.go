@@ -218,7 +218,7 @@ func (c *cli) inputs(cmd *cobra.Command, o *options) (map[string]string, error) 
 		if err != nil {
 			return nil, err
 		}
-		value, err := c.readInput(path)
+		value, err := c.readInput(cmd.Context(), path)
 		if err != nil {
 			return nil, fmt.Errorf("--input-file %s: %w", name, err)
 		}
@@ -228,8 +228,27 @@ func (c *cli) inputs(cmd *cobra.Command, o *options) (map[string]string, error) 
 }
 
 // readInput reads one input's value from a file or stdin, at most
-// maxInputFileBytes.
-func (c *cli) readInput(path string) (string, error) {
+// maxInputFileBytes. A signal ends it at once: a read of a terminal or a
+// pipe cannot be cancelled, so it is left to finish in the background.
+func (c *cli) readInput(ctx context.Context, path string) (string, error) {
+	type result struct {
+		value string
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := c.readInputNow(path)
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.value, r.err
+	case <-ctx.Done():
+		return "", context.Cause(ctx)
+	}
+}
+
+func (c *cli) readInputNow(path string) (string, error) {
 	var r io.Reader
 	if path == "-" {
 		r = c.in
