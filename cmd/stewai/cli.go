@@ -201,30 +201,30 @@ func message(err error) string {
 	}
 	s := strings.Join(strings.Fields(err.Error()), " ")
 	s = strings.ReplaceAll(s, "stewai: ", "")
-	for goName, flag := range goNames {
-		s = strings.ReplaceAll(s, goName, flag)
+	for _, n := range goNames {
+		s = strings.ReplaceAll(s, n[0], n[1])
 	}
 	return clean(s)
 }
 
 // goNames are the SDK's option names that reach error messages, and what
 // the command user sets instead.
-var goNames = map[string]string{
-	"WithInsecureHTTP()": "--insecure-http",
-	"WithInsecureHTTP":   "--insecure-http",
-	"WithAPIKey":         "--api-key",
-	"WithBaseURL":        "--base-url",
-	"WithRequestTimeout": "--request-timeout",
-	"WithTimeout":        "--timeout",
-	"WithPollInterval":   "--poll-interval",
-	"InFolder:":          "--folder:",
-	"InFolder":           "--folder",
+var goNames = [][2]string{
+	{"WithInsecureHTTP()", "--insecure-http"},
+	{"WithInsecureHTTP", "--insecure-http"},
+	{"WithAPIKey", "--api-key"},
+	{"WithBaseURL", "--base-url"},
+	{"WithRequestTimeout", "--request-timeout"},
+	{"WithTimeout", "--timeout"},
+	{"WithPollInterval", "--poll-interval"},
+	{"InFolder", "--folder"},
 }
 
-// keyLike matches what looks like an API key, and a key flag's value.
+// keyLike matches what looks like an API key; flagValue the value of a
+// --flag=value, which a mistyped flag's error would echo.
 var (
-	keyLike    = regexp.MustCompile(`sk-[A-Za-z0-9_\-]{3,}`)
-	keyFlagArg = regexp.MustCompile(`(api-?key[^=\s"]*=)[^\s"]+`)
+	keyLike   = regexp.MustCompile(`sk-[A-Za-z0-9_\-]{3,}`)
+	flagValue = regexp.MustCompile(`((?:^|[\s"'])-{1,3}[A-Za-z][\w-]*=)[^\s"']+`)
 )
 
 // redact removes the key from s: the key given, anything like a key, and
@@ -235,7 +235,7 @@ func (c *cli) redact(s string) string {
 			s = strings.ReplaceAll(s, key, "[redacted]")
 		}
 	}
-	s = keyFlagArg.ReplaceAllString(s, "${1}[redacted]")
+	s = flagValue.ReplaceAllString(s, "${1}[redacted]")
 	return keyLike.ReplaceAllString(s, "sk-[redacted]")
 }
 
