@@ -204,7 +204,6 @@ func (c *cli) printContract(contract *stewai.ExecutionContract) error {
 // the last page.
 type table struct {
 	widths []int
-	header bool
 }
 
 func (c *cli) table(header []string, widths []int) *table {

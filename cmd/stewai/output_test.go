@@ -20,15 +20,15 @@ import (
 
 func TestClean(t *testing.T) {
 	for in, want := range map[string]string{
-		"running":                     "running",
-		"\x1b]0;title\x07":            `\x1b]0;title\x07`,
-		"\x1b]52;c;cGF5bG9hZA==\x07":  `\x1b]52;c;cGF5bG9hZA==\x07`,
-		"a\rb\nc\td":                  `a\x0db\x0ac\x09d`,
-		"csi\u009b2Kosc\u009dx":       `csi\u009b2Kosc\u009dx`,
-		"del\x7f":                     `del\x7f`,
-		"bad\xffutf8":                 `bad\xffutf8`,
-		"sep\u2028":                   `sep\u2028`,
-		"Zürich ✓":                    "Zürich ✓",
+		"running":                    "running",
+		"\x1b]0;title\x07":           `\x1b]0;title\x07`,
+		"\x1b]52;c;cGF5bG9hZA==\x07": `\x1b]52;c;cGF5bG9hZA==\x07`,
+		"a\rb\nc\td":                 `a\x0db\x0ac\x09d`,
+		"csi\u009b2Kosc\u009dx":      `csi\u009b2Kosc\u009dx`,
+		"del\x7f":                    `del\x7f`,
+		"bad\xffutf8":                `bad\xffutf8`,
+		"sep\u2028":                  `sep\u2028`,
+		"Zürich ✓":                   "Zürich ✓",
 	} {
 		assert.Equal(t, want, clean(in), "%q", in)
 	}
