@@ -357,7 +357,7 @@ func (d *display) line() string {
 	parts := []string{spin + " " + status, d.elapsed(d.run)}
 	switch {
 	case d.failure != "":
-		parts = append(parts, fmt.Sprintf("poll failed: %s; retry in %s", clean(d.failure), d.retryIn.Round(100*time.Millisecond)))
+		parts = append(parts, fmt.Sprintf("poll failed: %s; retry in %s", clean(shortReason(d.failure)), d.retryIn.Round(100*time.Millisecond)))
 	case d.step != "" && d.run != nil && !d.run.Status.IsTerminal():
 		parts = append(parts, d.step)
 	}
@@ -400,6 +400,16 @@ func (d *display) clearLine() {
 		return
 	}
 	fmt.Fprint(d.c.err, "\r\x1b[K")
+}
+
+// shortReason is a failure's reason for the live line: the network
+// error's last words ("connection refused", not "dial tcp 127.0.0.1:8080:
+// connect: connection refused").
+func shortReason(reason string) string {
+	if i := strings.LastIndex(reason, ": "); i >= 0 && strings.Contains(reason, "dial ") {
+		return reason[i+2:]
+	}
+	return reason
 }
 
 // fit cuts s to at most width characters, marking the cut with "…".

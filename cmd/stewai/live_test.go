@@ -152,3 +152,8 @@ func TestCurrentStep(t *testing.T) {
 	assert.Equal(t, `step 2/3 B\x1b]0;x\x07`, currentStep(steps))
 	assert.Equal(t, "", currentStep(nil))
 }
+
+func TestShortReason(t *testing.T) {
+	assert.Equal(t, "connection refused", shortReason("GET runs/r/: dial tcp 127.0.0.1:8080: connect: connection refused"))
+	assert.Equal(t, "GET runs/r/: 503", shortReason("GET runs/r/: 503"))
+}
