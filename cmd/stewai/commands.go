@@ -449,7 +449,7 @@ func (c *cli) stepsCommand() *cobra.Command {
 
 func (c *cli) outputsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "outputs RUN_ID", Short: "Print a run's outputs by step",
-		Example: "  stewai outputs 01JRUN... --jq -r .step_1", Args: exactArgs(1, "RUN_ID")}
+		Example: "  stewai outputs 01JRUN... --jq .step_1", Args: exactArgs(1, "RUN_ID")}
 	cmd.RunE = c.action(true, nil, func(ctx context.Context, args []string) error {
 		steps, err := c.api.Runs.Steps(ctx, args[0])
 		if err != nil {
@@ -518,7 +518,7 @@ func known(s stewai.Status) bool {
 
 func (c *cli) uploadCommand(o *options) *cobra.Command {
 	cmd := &cobra.Command{Use: "upload FILE [--folder ULID]", Short: "Upload a file to the Pantry",
-		Example: "  stewai upload reports/q4.pdf --jq -r .uri", Args: exactArgs(1, "FILE")}
+		Example: "  stewai upload reports/q4.pdf --jq .uri", Args: exactArgs(1, "FILE")}
 	cmd.Flags().StringVarP(&o.folder, "folder", "f", "", "the Pantry folder's ULID")
 	cmd.RunE = c.action(true, func(cmd *cobra.Command, args []string) error {
 		if o.folder != "" {
