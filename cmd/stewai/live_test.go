@@ -116,6 +116,18 @@ func TestLiveLineInTerminal(t *testing.T) {
 			assert.Regexp(t, `(?m)^status +done\r?$`, out)
 		})
 	}
+	// At most one steps request per status poll.
+	polls, stepReqs := 0, 0
+	for _, r := range srv.Requests() {
+		switch {
+		case r.Method == "GET" && regexp.MustCompile(`^runs/[^/]+/$`).MatchString(r.Path):
+			polls++
+		case r.Method == "GET" && strings.HasSuffix(r.Path, "/steps/"):
+			stepReqs++
+		}
+	}
+	assert.Positive(t, stepReqs)
+	assert.LessOrEqual(t, stepReqs, polls, "steps requests, polls")
 }
 
 // A failing poll shows on the live line with its reason.

@@ -48,6 +48,8 @@ func TestMessage(t *testing.T) {
 	assert.Equal(t, "missing API key: set STEWAI_API_KEY or pass --api-key", message(stewai.ErrMissingAPIKey))
 	assert.Equal(t, "plain http needs --insecure-http", message(errors.New("stewai: plain http needs WithInsecureHTTP()")))
 	assert.Equal(t, "--folder: x is not a ULID", message(errors.New("InFolder: x is not a ULID")))
+	assert.Equal(t, `GET runs/r/: 400 Bad Request: \x1b]0;owned\x07 \u009b2K`, message(errors.New("stewai: GET runs/r/: 400 Bad Request: \x1b]0;owned\x07 \u009b2K")),
+		"a server's message reaches the terminal escaped")
 }
 
 func TestRedact(t *testing.T) {
