@@ -152,7 +152,11 @@ func (c *cli) finish(err error) int {
 		return exitOK
 	}
 	var ue *usageError
-	if errors.As(err, &ue) {
+	if !errors.As(err, &ue) && errors.Is(err, stewai.ErrInvalidParams) {
+		// The SDK refused a value before sending anything: bad usage too.
+		ue = &usageError{msg: message(err)}
+	}
+	if ue != nil {
 		fmt.Fprintf(c.err, "stewai: %s\n", c.redact(ue.msg))
 		if ue.cmd != nil && ue.cmd.HasParent() {
 			fmt.Fprintf(c.err, "usage: %s (see %s --help)\n", ue.cmd.UseLine(), ue.cmd.CommandPath())
@@ -284,6 +288,9 @@ func (c *cli) connect(cmd *cobra.Command) error {
 
 // checkBaseURL accepts an absolute http(s) URL with a host.
 func checkBaseURL(s string) error {
+	if !strings.Contains(s, "://") {
+		return errors.New("no scheme: add https:// (such as https://api.stewai.com/v1)")
+	}
 	u, err := url.Parse(s)
 	if err != nil {
 		return errors.New("not a URL")
