@@ -58,3 +58,24 @@ func TestExitStatuses(t *testing.T) {
 		assert.Equal(t, want, c.finish(err), "%v", err)
 	}
 }
+
+// run waits from the create's answer: the wait's first state is the one
+// the create returned, and the first poll comes after a poll interval, not
+// at once (with NoWait and a separate wait it came at once, a poll lost).
+func TestRunWaitsFromTheCreateAnswer(t *testing.T) {
+	srv := stewaitest.NewServer(stewaitest.WithRealTime(),
+		stewaitest.WithRecipe("two", stewaitest.Recipe{Statuses: []stewai.Status{stewai.StatusQueued}, PollsPerStatus: 1}))
+	defer srv.Close()
+	var stdout, stderr bytes.Buffer
+	c := newCLI(streams{out: &stdout, err: &stderr, in: &bytes.Buffer{}})
+	code := c.main(context.Background(), []string{"run", "two", "--base-url", srv.URL, "--api-key", srv.APIKey, "--poll-interval", "1ms", "--json"})
+	require.Equal(t, exitOK, code, stderr.String())
+	var methods []string
+	for _, r := range srv.Requests() {
+		methods = append(methods, r.Method+" "+r.Path)
+	}
+	assert.Regexp(t, `"status":"done"`, stdout.String())
+	assert.Equal(t, "POST runs/", methods[0])
+	assert.Regexp(t, `^stewai: run 01[0-9A-Z]{24}: queued \(0s\)\n`, stderr.String(), "the create's answer is the first state shown")
+	assert.Len(t, methods, 2, "%v: the create's queued answer, then one poll that finds it done", methods)
+}
