@@ -258,8 +258,10 @@ func NewServer(opts ...Option) *Server {
 	if !s.realTime {
 		s.clock = clock.NewVirtual(virtualEpoch, s.seed)
 	}
+	// URL is set before the server starts: handlers read it (page links),
+	// and the race detector sees no order between this goroutine and theirs.
+	s.URL = "http://" + s.ts.Listener.Addr().String() + "/v1"
 	s.ts.Start()
-	s.URL = s.ts.URL + "/v1"
 	return s
 }
 

@@ -4,23 +4,86 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
+	"github.com/itchyny/gojq"
 	"github.com/stewai/stewai-go"
 )
 
-// printJSON prints raw JSON from the API on one line.
+// printJSON prints raw JSON from the API on one line, or what --jq makes
+// of it. Characters a terminal would act on stay escaped.
 func (c *cli) printJSON(raw json.RawMessage) error {
 	var b bytes.Buffer
 	if err := json.Compact(&b, raw); err != nil {
 		return fmt.Errorf("the API's answer is not JSON: %w", err)
 	}
-	b.WriteByte('\n')
-	_, err := c.stdout.Write(b.Bytes())
+	if c.jqCode != nil {
+		return c.printJQ(b.Bytes())
+	}
+	out := escapeJSON(b.Bytes())
+	_, err := c.out.Write(append(out, '\n'))
 	return err
+}
+
+// printJQ prints what the --jq expression makes of one JSON value: strings
+// as they are (control characters made harmless on a terminal), anything
+// else as JSON, one per line.
+func (c *cli) printJQ(doc []byte) error {
+	var v any
+	if err := json.Unmarshal(doc, &v); err != nil {
+		return fmt.Errorf("the API's answer is not JSON: %w", err)
+	}
+	iter := c.jqCode.Run(v)
+	for {
+		r, ok := iter.Next()
+		if !ok {
+			return nil
+		}
+		if err, ok := r.(error); ok {
+			return fmt.Errorf("--jq: %w", err)
+		}
+		var line string
+		if s, ok := r.(string); ok {
+			line = s
+			if c.outTerm {
+				line = cleanText(s)
+			}
+		} else {
+			b, err := gojq.Marshal(r)
+			if err != nil {
+				return fmt.Errorf("--jq: %w", err)
+			}
+			line = string(escapeJSON(b))
+		}
+		if _, err := fmt.Fprintln(c.out, line); err != nil {
+			return err
+		}
+	}
+}
+
+// escapeJSON escapes, in valid compact JSON, the characters JSON allows raw
+// that a terminal would act on: DEL and the C1 controls (U+0080–U+009F), and
+// replaces invalid UTF-8.
+func escapeJSON(b []byte) []byte {
+	var out []byte
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			out = append(out, `\ufffd`...)
+		case r == 0x7f || r >= 0x80 && r <= 0x9f:
+			out = fmt.Appendf(out, `\u%04x`, r)
+		default:
+			out = append(out, b[i:i+size]...)
+		}
+		i += size
+	}
+	return out
 }
 
 // printValue prints v as JSON on one line.
@@ -32,14 +95,22 @@ func (c *cli) printValue(v any) error {
 	return c.printJSON(b)
 }
 
+// printObject prints an API object: its JSON, or the given fields aligned.
+func (c *cli) printObject(raw json.RawMessage, fields [][2]string) error {
+	if c.json {
+		return c.printJSON(raw)
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	for _, f := range fields {
+		fmt.Fprintf(tw, "%s\t%s\n", f[0], clean(f[1]))
+	}
+	return tw.Flush()
+}
+
 // printRun prints a run: its JSON, or its fields aligned.
 func (c *cli) printRun(run *stewai.Run) error {
-	if c.json {
-		return c.printJSON(run.Raw)
-	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "id\t%s\nrecipe\t%s\nstatus\t%s\ncreated\t%s\nduration\t%s\n", run.ID, run.RecipeID, run.Status, created(run), duration(run))
-	return tw.Flush()
+	return c.printObject(run.Raw, [][2]string{{"id", run.ID}, {"recipe", run.RecipeID},
+		{"status", string(run.Status)}, {"created", created(run)}, {"duration", duration(run)}})
 }
 
 // printFile prints a Pantry file.
@@ -47,9 +118,62 @@ func (c *cli) printFile(f *stewai.File) error {
 	if c.json {
 		return c.printValue(f)
 	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "uri\t%s\nfilename\t%s\nsize\t%d bytes\nobj_ulid\t%s\n", f.URI, f.Filename, f.SizeBytes, f.ObjULID)
-	return tw.Flush()
+	return c.printObject(nil, [][2]string{{"uri", f.URI}, {"filename", f.Filename},
+		{"size", strconv.FormatInt(f.SizeBytes, 10) + " bytes"}, {"obj_ulid", f.ObjULID}})
+}
+
+// printSteps prints a run's steps: a table, then each output by title.
+func (c *cli) printSteps(steps *stewai.RunSteps) error {
+	if c.json {
+		return c.printJSON(steps.Raw)
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STEP\tTITLE\tKIND\tSTATUS")
+	for _, st := range steps.Steps {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", clean(st.ID), clean(st.Title), clean(st.Kind), clean(string(st.Status)))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, st := range steps.Steps {
+		if text, ok := outputText(st.Output); ok {
+			fmt.Fprintf(c.out, "\n%s:\n%s\n", clean(titleOf(st)), indent(cleanText(text)))
+		}
+	}
+	return nil
+}
+
+// printOutputs prints a run's outputs: by title for people,
+// {"step_id": primary} for machines.
+func (c *cli) printOutputs(steps *stewai.RunSteps) error {
+	outputs := steps.Outputs()
+	if c.json {
+		ids := make([]string, 0, len(outputs))
+		for id := range outputs {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		var b bytes.Buffer
+		b.WriteByte('{')
+		for i, id := range ids {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			k, _ := json.Marshal(id)
+			b.Write(k)
+			b.WriteByte(':')
+			b.Write(outputs[id].Primary)
+		}
+		b.WriteByte('}')
+		return c.printJSON(b.Bytes())
+	}
+	for _, st := range steps.Steps { // in the run's order, by title
+		if o, ok := outputs[st.ID]; ok {
+			text, _ := outputText(o)
+			fmt.Fprintf(c.out, "%s:\n%s\n", clean(titleOf(st)), indent(cleanText(text)))
+		}
+	}
+	return nil
 }
 
 // printContract prints a recipe's execution contract, its steps in order.
@@ -57,8 +181,8 @@ func (c *cli) printContract(contract *stewai.ExecutionContract) error {
 	if c.json {
 		return c.printJSON(contract.Raw)
 	}
-	fmt.Fprintf(c.stdout, "Contract version %s, %d steps:\n", contract.ContractVersion, len(contract.StepOrder))
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(c.out, "Contract version %s, %d steps:\n", clean(contract.ContractVersion), len(contract.StepOrder))
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
 	for i, id := range contract.StepOrder {
 		var step struct {
 			Title     string   `json:"title"`
@@ -66,80 +190,104 @@ func (c *cli) printContract(contract *stewai.ExecutionContract) error {
 			DependsOn []string `json:"depends_on"`
 		}
 		_ = json.Unmarshal(contract.Steps[id], &step) // what a step lacks stays empty
-		fmt.Fprintf(tw, "  %d.\t%s\t%s\t%s", i+1, id, step.Kind, step.Title)
+		fmt.Fprintf(tw, "  %d.\t%s\t%s\t%s", i+1, clean(id), clean(step.Kind), clean(step.Title))
 		if len(step.DependsOn) > 0 {
-			fmt.Fprintf(tw, "\tafter %s", strings.Join(step.DependsOn, ", "))
+			fmt.Fprintf(tw, "\tafter %s", clean(strings.Join(step.DependsOn, ", ")))
 		}
 		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
 }
 
-// display shows a wait live on a terminal: one line on stderr, rewritten
-// when the status changes and a few times a second for the elapsed time.
-// Off a terminal it shows nothing.
-type display struct {
-	c     *cli
-	start time.Time
-	mu    sync.Mutex
-	run   *stewai.Run
-	done  chan struct{}
-	ended chan struct{}
+// table is a list printed as its rows arrive: columns padded to fixed
+// widths (ids are 26 characters), so that rows align without waiting for
+// the last page.
+type table struct {
+	widths []int
 }
 
-const redrawEvery = 200 * time.Millisecond
-
-func (c *cli) startDisplay() *display {
-	d := &display{c: c, start: time.Now(), run: c.created}
-	if !c.live {
-		return d
+func (c *cli) table(header []string, widths []int) *table {
+	t := &table{widths: widths}
+	if !c.json {
+		c.writeRow(t, header)
 	}
-	d.done, d.ended = make(chan struct{}), make(chan struct{})
-	d.draw()
-	go func() {
-		defer close(d.ended)
-		t := time.NewTicker(redrawEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				d.draw()
-			case <-d.done:
-				return
+	return t
+}
+
+// row prints one object of a list: its JSON line, or its row.
+func (c *cli) row(t *table, raw json.RawMessage, cells ...string) error {
+	if c.json {
+		return c.printJSON(raw)
+	}
+	for i := range cells {
+		cells[i] = clean(cells[i])
+	}
+	return c.writeRow(t, cells)
+}
+
+func (c *cli) writeRow(t *table, cells []string) error {
+	var b strings.Builder
+	for i, cell := range cells {
+		if i == len(cells)-1 {
+			b.WriteString(cell)
+			break
+		}
+		b.WriteString(cell)
+		pad := max(t.widths[i]-utf8.RuneCountInString(cell), 0) + 2
+		b.WriteString(strings.Repeat(" ", pad))
+	}
+	b.WriteByte('\n')
+	_, err := c.out.Write([]byte(strings.TrimRight(b.String(), " \n") + "\n"))
+	return err
+}
+
+// clean makes a one-line string from the server harmless on a terminal:
+// control characters (C0, DEL, C1), line and paragraph separators and
+// invalid UTF-8 are shown escaped, as \x1b or \u0085, never sent as is.
+func clean(s string) string { return sanitize(s, false) }
+
+// cleanText is clean for multi-line text: newlines and tabs stay.
+func cleanText(s string) string { return sanitize(s, true) }
+
+func sanitize(s string, text bool) string {
+	if !needsEscape(s, text) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case text && (r == '\n' || r == '\t'):
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r >= 0x80 && r <= 0x9f, r == 0x2028, r == 0x2029:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+func needsEscape(s string, text bool) bool {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return true
 			}
 		}
-	}()
-	return d
-}
-
-// show records a new state of the run and draws it.
-func (d *display) show(run *stewai.Run) {
-	d.mu.Lock()
-	d.run = run
-	d.mu.Unlock()
-	d.draw()
-}
-
-func (d *display) draw() {
-	if !d.c.live {
-		return
+		if text && (r == '\n' || r == '\t') {
+			continue
+		}
+		if r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f || r == 0x2028 || r == 0x2029 {
+			return true
+		}
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.run != nil {
-		fmt.Fprintf(d.c.stderr, "\r\x1b[Krun %s: %s (%s)", d.run.ID, d.run.Status, time.Since(d.start).Round(100*time.Millisecond))
-	}
-}
-
-// stop ends the display, leaving its last line.
-func (d *display) stop() {
-	if d.done == nil {
-		return
-	}
-	close(d.done)
-	<-d.ended
-	d.draw()
-	fmt.Fprintln(d.c.stderr)
+	return false
 }
 
 // outputText renders a step output for people: text as it is, anything
