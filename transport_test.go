@@ -3,6 +3,7 @@ package stewai
 import (
 	"crypto/tls"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -204,4 +205,81 @@ func TestPollersNotLiftedForGoodByAnHTTP2StatusLine(t *testing.T) {
 	g.run(t, env.client, conns)
 	assert.LessOrEqual(t, env.conns.Load(), int64(1+conns))
 	env.client.CloseIdleConnections()
+}
+
+// connServer is a server answering GET runs/{id}/ that tells when a
+// connection of its closes.
+func connServer(t *testing.T) (*httptest.Server, chan struct{}) {
+	closed := make(chan struct{}, 16)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, runJSON("r1", StatusDone))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed <- struct{}{}
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, closed
+}
+
+// CloseIdleConnections closes the connections the client keeps idle, on
+// its own transport and on the transport of a client given with
+// WithHTTPClient, through the middleware around them.
+func TestCloseIdleConnections(t *testing.T) {
+	pass := func(r *http.Request, next MiddlewareNext) (*http.Response, error) { return next(r) }
+	for name, opts := range map[string]func() []Option{
+		"own transport":             func() []Option { return nil },
+		"WithHTTPClient":            func() []Option { return []Option{WithHTTPClient(&http.Client{Transport: &http.Transport{}})} },
+		"own transport, middleware": func() []Option { return []Option{WithMiddleware(pass)} },
+		"WithHTTPClient, middleware": func() []Option {
+			return []Option{WithHTTPClient(&http.Client{Transport: &http.Transport{}}), WithMiddleware(pass)}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv, closed := connServer(t)
+			c, err := NewClient(append([]Option{WithAPIKey(testKey), WithBaseURL(srv.URL + "/v1")}, opts()...)...)
+			require.NoError(t, err)
+			_, err = c.Runs.Get(testContext(t), "r1")
+			require.NoError(t, err)
+			require.Empty(t, closed, "the connection is kept idle")
+			c.CloseIdleConnections()
+			select {
+			case <-closed:
+			case <-time.After(10 * time.Second): // only when the test fails
+				t.Fatal("the idle connection was not closed")
+			}
+		})
+	}
+	assert.NotPanics(t, func() {
+		var c *Client
+		c.CloseIdleConnections()
+		(&Client{}).CloseIdleConnections()
+	}, "a nil or zero client does nothing")
+}
+
+// A program that replaced http.DefaultTransport with a round tripper of
+// its own (instrumentation, a proxy dialer) keeps it: the client's
+// requests go through it. Not parallel: it swaps a global.
+func TestReplacedDefaultTransportIsKept(t *testing.T) {
+	orig := http.DefaultTransport
+	t.Cleanup(func() {
+		http.DefaultTransport = orig
+		orig.(*http.Transport).CloseIdleConnections()
+	})
+	var through atomic.Int64
+	http.DefaultTransport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		through.Add(1)
+		return orig.RoundTrip(r)
+	})
+	srv, _ := connServer(t)
+	for _, opts := range [][]Option{nil, {WithMaxConnsPerHost(4)}} {
+		c, err := NewClient(append([]Option{WithAPIKey(testKey), WithBaseURL(srv.URL + "/v1")}, opts...)...)
+		require.NoError(t, err)
+		_, err = c.Runs.Get(testContext(t), "r1")
+		require.NoError(t, err)
+		assert.NotPanics(t, c.CloseIdleConnections)
+	}
+	assert.Equal(t, int64(2), through.Load(), "every request went through the program's round tripper")
 }
