@@ -94,9 +94,33 @@ func redactCut(b []byte, secret string) []byte {
 		return b
 	}
 	b = redactBytes(b, secret)
-	for _, form := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret)} {
-		b = b[:len(b)-len(secretStartAtEnd(string(b), form))]
+	for { // until neither step changes anything: each may uncover the other's case
+		before := b // the steps reslice or allocate: before is not written
+		b = cutSecretStart(cutOpenLiteral(b, secret), secret)
+		if bytes.Equal(b, before) {
+			return b
+		}
 	}
+}
+
+// cutSecretStart cuts off the end of b while it is a start of secret, as
+// it is, URL-escaped or path-escaped.
+func cutSecretStart(b []byte, secret string) []byte {
+	forms := []string{secret, url.QueryEscape(secret), url.PathEscape(secret)}
+	for cut := true; cut; {
+		cut = false
+		for _, form := range forms {
+			if n := len(secretStartAtEnd(string(b), form)); n > 0 {
+				b, cut = b[:len(b)-n], true
+			}
+		}
+	}
+	return b
+}
+
+// cutOpenLiteral rewrites the JSON string literal b ends inside, if any,
+// with rewriteOpenLiteral in its cut mode.
+func cutOpenLiteral(b []byte, secret string) []byte {
 	for i := 0; i < len(b); i++ {
 		if b[i] != '"' {
 			continue
@@ -129,7 +153,9 @@ func rewriteOpenLiteral(lit []byte, secret string, cut bool) []byte {
 	}
 	t := strings.ReplaceAll(s, secret, redacted)
 	if cut {
-		t = t[:len(t)-len(secretStartAtEnd(t, secret))]
+		for s := secretStartAtEnd(t, secret); s != ""; s = secretStartAtEnd(t, secret) {
+			t = t[:len(t)-len(s)]
+		}
 	} else {
 		n = len(lit)
 	}
@@ -141,7 +167,8 @@ func rewriteOpenLiteral(lit []byte, secret string, cut bool) []byte {
 }
 
 // secretStartAtEnd returns the longest suffix of s that is a start of
-// secret (never all of it, which redaction has replaced), or "".
+// secret, or "". A cut body loses such suffixes until it ends in none:
+// what is left never ends in what may be the start of the key.
 func secretStartAtEnd(s, secret string) string {
 	for n := min(len(secret), len(s)); n > 0; n-- {
 		if strings.HasSuffix(s, secret[:n]) {
