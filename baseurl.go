@@ -27,13 +27,19 @@ func baseURL(given *string, allowHTTP bool) (*url.URL, error) {
 
 // normalizeBaseURL checks a base URL and returns it with a trailing slash,
 // so that relative paths join below it. Its errors never quote credentials
-// or query values.
+// or query values: a URL with an "@" is refused before net/url, whose
+// errors quote the URL's text (a password with a "/", "?" or "#" in it
+// makes the rest read as a port), has seen it.
 func normalizeBaseURL(raw string, allowHTTP bool) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
+	raw = strings.TrimSpace(raw)
+	if err := checkRawBaseURL(raw); err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(raw)
 	if err != nil {
 		var uerr *url.Error
 		if errors.As(err, &uerr) {
-			err = uerr.Err // without the URL, which may hold a password
+			err = uerr.Err // without the URL: its query may hold secrets
 		}
 		return nil, fmt.Errorf("invalid URL: %w", err)
 	}
@@ -60,6 +66,30 @@ func normalizeBaseURL(raw string, allowHTTP bool) (*url.URL, error) {
 		}
 	}
 	return u, nil
+}
+
+// checkRawBaseURL refuses, before parsing, a base URL that is empty, holds
+// an "@" anywhere (credentials, however net/url would split them), or has
+// no scheme. Its errors quote nothing that could be a credential.
+func checkRawBaseURL(raw string) error {
+	switch {
+	case raw == "":
+		return fmt.Errorf("empty base URL: give one such as %s", DefaultBaseURL)
+	case strings.Contains(raw, "@"):
+		return errors.New("the URL holds an \"@\" (credentials such as user:password@host, which are not shown): a base URL must not hold credentials; give the key with WithAPIKey or STEWAI_API_KEY")
+	case !strings.Contains(raw, "://"):
+		return fmt.Errorf("%s has no scheme: add https:// (or http:// for loopback), as in %s", displayRaw(raw), DefaultBaseURL)
+	}
+	return nil
+}
+
+// displayRaw quotes a base URL that did not parse for an error, up to its
+// query or fragment (never shown).
+func displayRaw(raw string) string {
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		return fmt.Sprintf("%q (query hidden)", raw[:i])
+	}
+	return fmt.Sprintf("%q", raw)
 }
 
 // displayURL shows u for an error: scheme, host and path, with any

@@ -72,8 +72,10 @@ func WithAPIKey(key string) Option {
 
 // WithBaseURL sets the API's base URL, for example a proxy or a fake server
 // (see package stewaitest). It wins over STEWAI_BASE_URL; the default is
-// DefaultBaseURL. The URL must be absolute http or https, without query,
-// fragment or credentials; request paths go below its path.
+// DefaultBaseURL. The URL must be absolute http or https ("add https://"
+// says an error for one without a scheme), without query, fragment or
+// credentials (any "@" is refused, and the error quotes none of it);
+// request paths go below its path.
 func WithBaseURL(u string) Option {
 	return func(s *config.Settings) error {
 		s.BaseURL = &u
@@ -97,13 +99,24 @@ func WithHTTPClient(c *http.Client) Option {
 
 // WithMaxConnsPerHost caps the connections the client opens to the API
 // host, when it uses its own transport (no WithHTTPClient); the default is
-// 64. Requests beyond the cap wait for a connection, and the idle pool keeps
+// 64, and n must be between 1 and 65536 (ErrInvalidParams otherwise).
+// Requests beyond the cap wait for a connection, and the idle pool keeps
 // as many, so that many concurrent waits reuse connections instead of
-// dialling anew for every burst of polls. The polls of all waits run on as
-// many goroutines as the cap (16 times as many once the API has answered
-// over HTTP/2, whose connections carry many requests at once); a wait's
-// own goroutine only sleeps between them. With WithHTTPClient, set the
-// caller's transport instead: this option is then an error.
+// dialling anew for every burst of polls.
+//
+// The polls of all waits run on a few shared goroutines, as many as the
+// protocol of the API's last answer allows: one before any answer; over
+// HTTP/1.1 one fewer than the cap (at least one), so that a call that is
+// not a poll always finds a connection no poll holds; over HTTP/2, whose
+// connections carry many requests at once, 64. A wait's own goroutine only
+// sleeps between its polls.
+//
+// The SDK's own transport is a clone of http.DefaultTransport with this
+// cap. A program that replaced http.DefaultTransport with a round tripper
+// of its own (instrumentation, a proxy dialer) keeps it: the client sends
+// through it as given, and capping connections is then that round
+// tripper's business. With WithHTTPClient, set the cap on the caller's
+// transport instead: this option is then an error.
 func WithMaxConnsPerHost(n int) Option {
 	return func(s *config.Settings) error {
 		if n <= 0 || n > maxConnsLimit {
@@ -243,7 +256,13 @@ func withClock(c clock.Clock) Option { return config.WithClock(c) }
 // NewClient returns a client configured by opts, reading STEWAI_API_KEY and
 // STEWAI_BASE_URL for what the options leave unset. It sends nothing. Without
 // a key it fails with an error matching ErrMissingAPIKey; a bad option or
-// environment value fails with one matching ErrInvalidParams.
+// environment value fails with one matching ErrInvalidParams, such as a
+// base URL without a scheme or with credentials (whose errors never quote
+// them). Without WithHTTPClient the client has a transport of its own, a
+// clone of http.DefaultTransport capped at WithMaxConnsPerHost connections,
+// or http.DefaultTransport itself when a program replaced it with a round
+// tripper of its own. Call CloseIdleConnections when a short-lived client
+// is done.
 func NewClient(opts ...Option) (*Client, error) {
 	s, err := settings(opts)
 	if err != nil {

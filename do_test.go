@@ -122,6 +122,14 @@ func TestDoPathChecks(t *testing.T) {
 		{"GET", "runs/../../admin/"},
 		{"GET", "runs/%2e%2e/%2E%2E/admin/"},
 		{"GET", "runs/./"},
+		{"GET", "runs/..%2F..%2Fadmin/"},
+		{"GET", "runs/..%2f..%2fadmin/"},
+		{"GET", "%2e%2e%2fadmin"},
+		{"GET", "runs/%2E%2e%2Fadmin/"},
+		{"GET", "runs/x%2F..%2F..%2Fadmin/"},
+		{"GET", "runs/.%2F"},
+		{"GET", "runs/..%5Cadmin/"},
+		{"DELETE", "recipes/..%2F..%2Fadmin/"},
 		{"GET", "runs/#frag"},
 		{"GET", "runs/\n"},
 		{"", "runs/"},
@@ -135,4 +143,51 @@ func TestDoPathChecks(t *testing.T) {
 
 	var nilClient *Client
 	assert.ErrorIs(t, nilClient.Do(ctx, http.MethodGet, "runs/", nil, nil), ErrInvalidParams)
+}
+
+// Segments that are not . or .. once decoded are sent as they are.
+func TestDoPathDotsInsideNames(t *testing.T) {
+	env := setup(t)
+	var got []string
+	env.mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.URL.EscapedPath())
+		writeJSON(w, http.StatusOK, map[string]any{})
+	})
+	for _, p := range []string{"runs/...%2F/", "runs/a..b/", "runs/.hidden/", "runs/%2e%2e%2e/"} {
+		require.NoError(t, env.client.Do(testContext(t), http.MethodGet, p, nil, nil), p)
+	}
+	assert.Equal(t, []string{"/runs/...%2F/", "/runs/a..b/", "/runs/.hidden/", "/runs/%2e%2e%2e/"}, got)
+}
+
+// An out that json.Unmarshal cannot fill is ErrInvalidParams before the
+// request: a POST would otherwise create the run, then blame the answer
+// (and a typed nil pointer panicked).
+func TestDoOutMustBeANonNilPointer(t *testing.T) {
+	env := setup(t)
+	env.mux.HandleFunc("POST /runs/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusAccepted, runJSON("r1", StatusQueued))
+	})
+	ctx := testContext(t)
+	in := map[string]any{"recipe_id": "x", "inputs": map[string]string{}}
+	for name, out := range map[string]any{
+		"struct value":  Run{},
+		"typed nil":     (*Run)(nil),
+		"map value":     map[string]any{},
+		"string":        "x",
+		"typed nil map": (*map[string]any)(nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var err error
+			require.NotPanics(t, func() { err = env.client.Do(ctx, http.MethodPost, "runs/", in, out) })
+			require.ErrorIs(t, err, ErrInvalidParams)
+			assert.Contains(t, err.Error(), "not a non-nil pointer")
+		})
+	}
+	assert.Zero(t, env.requests.Load(), "nothing was sent, no run was created")
+
+	var run Run
+	require.NoError(t, env.client.Do(ctx, http.MethodPost, "runs/", in, &run))
+	assert.Equal(t, "r1", run.ID)
+	require.NoError(t, env.client.Do(ctx, http.MethodPost, "runs/", in, nil), "nil discards the answer")
+	assert.Equal(t, int64(2), env.requests.Load())
 }

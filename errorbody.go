@@ -15,9 +15,15 @@ const maxMessageLen = 500
 
 // newAPIError builds the error for a non-2xx answer. body is already capped;
 // secret, when not empty, is cut out of everything the error keeps, in any
-// form a server could echo it in.
-func newAPIError(method, path string, status int, h http.Header, body []byte, retryAfter time.Duration, secret string) *APIError {
-	body = redactBytes(body, secret)
+// form a server could echo it in. cut says that body is not the whole body
+// (the cap or a dropped connection ended it): a start of the key it ends in
+// is cut out too.
+func newAPIError(method, path string, status int, h http.Header, body []byte, cut bool, retryAfter time.Duration, secret string) *APIError {
+	if cut {
+		body = redactCut(body, secret)
+	} else {
+		body = redactBytes(body, secret)
+	}
 	msg, code := parseErrorBody(body, h.Get("Content-Type"))
 	return &APIError{
 		StatusCode: status,

@@ -50,7 +50,7 @@ func TestErrorMessages(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := http.Header{"Content-Type": {tc.ctype}}
-			e := newAPIError("POST", "runs/", 502, h, []byte(tc.body), 0, "")
+			e := newAPIError("POST", "runs/", 502, h, []byte(tc.body), false, 0, "")
 			assert.Equal(t, tc.wantMsg, e.Message)
 			assert.Equal(t, tc.wantCode, e.Code)
 			assert.Equal(t, tc.body, string(e.Body), "the raw body is kept")

@@ -124,3 +124,41 @@ func FuzzParseErrorBody(f *testing.F) {
 		}
 	})
 }
+
+// An error body cut anywhere keeps neither the key nor, at its end, a start
+// of it, whatever else the body holds; a string literal the cut leaves open
+// never decodes to a value holding or ending in a start of the key.
+func FuzzRedactCut(f *testing.F) {
+	for _, seed := range []string{
+		`{"detail": "key ` + testKey + ` is revoked"}`, `{"detail": "key \u0073` + testKey[1:] + `"}`,
+		"key=" + testKey, `{"a": "\\", "b": "\u00`, `"` + testKey[:5] + `\"` + testKey,
+	} {
+		f.Add(seed, len(seed)/2)
+	}
+	f.Fuzz(func(t *testing.T, body string, cut int) {
+		if cut < 0 || cut > len(body) {
+			return
+		}
+		got := string(redactCut([]byte(body[:cut]), testKey))
+		if strings.Contains(got, testKey) {
+			t.Fatalf("%q keeps the key", got)
+		}
+		if s := secretStartAtEnd(got, testKey); s != "" {
+			t.Fatalf("%q ends in %q, a start of the key", got, s)
+		}
+		for i := 0; i < len(got); i++ {
+			if got[i] != '"' {
+				continue
+			}
+			end := literalEnd([]byte(got), i)
+			if end >= 0 {
+				i = end
+				continue
+			}
+			var v string
+			if json.Unmarshal([]byte(got[i:]+`"`), &v) == nil && (strings.Contains(v, testKey) || secretStartAtEnd(v, testKey) != "") {
+				t.Fatalf("%q leaves a literal open that decodes to %q", got, v)
+			}
+		}
+	})
+}

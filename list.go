@@ -3,8 +3,10 @@ package stewai
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"iter"
 	"net/url"
 	"strconv"
@@ -91,17 +93,26 @@ func pageQuery(q url.Values, page, pageSize int) error {
 }
 
 // all iterates over every item of a list from page first (or 1) on. It
-// fetches a page only when the loop reaches it, stops after a page whose
-// Next is empty or that has no results, yields an error once and then
-// ends; breaking out of the loop stops all requests.
+// fetches a page only when the loop reaches it, yields an error once and
+// then ends; breaking out of the loop stops all requests. It follows the
+// server's paging rather than counting on it: it stops after a page whose
+// Next is empty or that has no results, once Count results are yielded
+// (from page 1), and with an ErrMalformedResponse when a page repeats one
+// already seen, as a server that ignores ?page= (paging by a cursor in
+// next) sends page 1 again and again. It never loops.
 func all[T any](ctx context.Context, first int, fetch func(ctx context.Context, page int) (*Page[T], error)) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) {
 		page := first
 		if page == 0 {
 			page = 1 // a negative page reaches fetch, which rejects it
 		}
+		var seen pagesSeen
+		yielded := 0
 		for ; ; page++ {
 			p, err := fetch(ctx, page)
+			if err == nil {
+				err = seen.add(page, p.Next, p.Raw)
+			}
 			if err != nil {
 				yield(nil, err)
 				return
@@ -111,9 +122,43 @@ func all[T any](ctx context.Context, first int, fetch func(ctx context.Context, 
 					return
 				}
 			}
-			if p.Next == "" || len(p.Results) == 0 {
+			yielded += len(p.Results)
+			if p.Next == "" || len(p.Results) == 0 || first <= 1 && p.Count > 0 && yielded >= p.Count {
 				return
 			}
 		}
 	}
+}
+
+// pagesSeen remembers the pages of one listing, by their next link and by
+// their results, to tell when the server sends one again.
+type pagesSeen struct {
+	byNext    map[string]int
+	byResults map[[sha256.Size]byte]int
+}
+
+// add records page n, or returns an error matching ErrMalformedResponse
+// when its next link or its results are those of a page already seen. The
+// results are compared as received (from Raw), whatever else the page says.
+func (s *pagesSeen) add(n int, next string, raw []byte) error {
+	if s.byNext == nil {
+		s.byNext, s.byResults = map[string]int{}, map[[sha256.Size]byte]int{}
+	}
+	var w struct {
+		Results json.RawMessage `json:"results"`
+	}
+	_ = json.Unmarshal(raw, &w) // decoded once already: it cannot fail
+	sum := sha256.Sum256(w.Results)
+	prev, again := s.byResults[sum]
+	if !again && next != "" {
+		prev, again = s.byNext[next]
+	}
+	if again {
+		return fmt.Errorf("%w: list page %d repeats page %d (the server does not page by ?page=); stopped rather than loop", ErrMalformedResponse, n, prev)
+	}
+	s.byResults[sum] = n
+	if next != "" {
+		s.byNext[next] = n
+	}
+	return nil
 }

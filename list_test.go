@@ -168,11 +168,11 @@ func TestAllYieldsAnErrorOnceAndEnds(t *testing.T) {
 	env.mux.HandleFunc("GET /runs/{$}", func(w http.ResponseWriter, r *http.Request) {
 		switch requests.Add(1) {
 		case 1:
-			writeJSON(w, http.StatusOK, map[string]any{"count": 9, "next": "n", "results": []any{runJSON("a", StatusDone)}})
+			writeJSON(w, http.StatusOK, map[string]any{"count": 9, "next": "n2", "results": []any{runJSON("a", StatusDone)}})
 		case 2:
 			w.WriteHeader(http.StatusServiceUnavailable) // retried by the pipeline
 		case 3:
-			writeJSON(w, http.StatusOK, map[string]any{"count": 9, "next": "n", "results": []any{runJSON("b", StatusDone)}})
+			writeJSON(w, http.StatusOK, map[string]any{"count": 9, "next": "n3", "results": []any{runJSON("b", StatusDone)}})
 		default:
 			writeJSON(w, http.StatusNotFound, map[string]any{"detail": "Invalid page."})
 		}
@@ -203,4 +203,71 @@ func TestAllEndsWithTheContext(t *testing.T) {
 	assert.Equal(t, 10, n, "the page in hand is still yielded")
 	require.Len(t, errs, 1)
 	assert.ErrorIs(t, errs[0], context.Canceled)
+}
+
+// endlessRuns serves GET runs/ as a server that never ends a listing: page
+// gives each answer from the request's number (1, 2, ...) and its page
+// parameter. After 20 requests it answers 400, so that a client that would
+// loop fails the test instead of hanging it.
+func endlessRuns(t *testing.T, env *testEnv, page func(n int, query string) map[string]any) *atomic.Int64 {
+	t.Helper()
+	var requests atomic.Int64
+	env.mux.HandleFunc("GET /runs/{$}", func(w http.ResponseWriter, r *http.Request) {
+		n := int(requests.Add(1))
+		if n > 20 {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"detail": "looping"})
+			return
+		}
+		writeJSON(w, http.StatusOK, page(n, r.URL.Query().Get("page")))
+	})
+	return &requests
+}
+
+// A cursor-paged server ignores ?page= and sends page 1 again: All stops
+// with an error that says so, rather than loop (it counted page numbers).
+// The page is known again by its next link or by its results.
+func TestAllStopsOnARepeatedPage(t *testing.T) {
+	first := []any{runJSON("r1", StatusDone), runJSON("r2", StatusDone)}
+	for name, page := range map[string]func(n int, query string) map[string]any{
+		"same page": func(int, string) map[string]any {
+			return map[string]any{"count": 100, "next": "https://x/v1/runs/?cursor=c2", "results": first}
+		},
+		"same next, a field changing": func(n int, _ string) map[string]any {
+			return map[string]any{"count": 100, "next": "https://x/v1/runs/?cursor=c2", "results": first, "served": n}
+		},
+		"same results, next changing, no count": func(n int, _ string) map[string]any {
+			return map[string]any{"next": fmt.Sprintf("https://x/v1/runs/?cursor=c2&t=%d", n), "results": first}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := setup(t)
+			requests := endlessRuns(t, env, page)
+			ids, errs := collect(env.client.Runs.All(testContext(t), ListRunsParams{}))
+			assert.Equal(t, []string{"r1", "r2"}, ids, "the repeated page is not yielded again")
+			require.Len(t, errs, 1)
+			assert.ErrorIs(t, errs[0], ErrMalformedResponse)
+			assert.Contains(t, errs[0].Error(), "page 2 repeats page 1")
+			assert.Equal(t, int64(2), requests.Load())
+		})
+	}
+}
+
+// A server whose next link never ends: All stops once it has yielded the
+// count the server gave, from page 1.
+func TestAllStopsAfterCount(t *testing.T) {
+	env := setup(t)
+	requests := endlessRuns(t, env, func(n int, query string) map[string]any {
+		return map[string]any{"count": 5, "next": fmt.Sprintf("https://x/v1/runs/?page=%d", n+1), "results": []any{
+			runJSON(fmt.Sprintf("p%s-a", query), StatusDone), runJSON(fmt.Sprintf("p%s-b", query), StatusDone),
+		}}
+	})
+	ids, errs := collect(env.client.Runs.All(testContext(t), ListRunsParams{}))
+	assert.Empty(t, errs)
+	assert.Equal(t, []string{"p1-a", "p1-b", "p2-a", "p2-b", "p3-a", "p3-b"}, ids, "the page in hand is yielded whole")
+	assert.Equal(t, int64(3), requests.Load(), "no request once count results are in")
+
+	// From a later page, what came before is unknown: next and repeats end it.
+	ids, errs = collect(env.client.Runs.All(testContext(t), ListRunsParams{Page: 2}))
+	assert.Len(t, errs, 1, "the fake answers 400 once it has served 20 requests")
+	assert.Len(t, ids, 2*(20-3))
 }

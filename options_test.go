@@ -3,6 +3,7 @@ package stewai
 import (
 	"bytes"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -203,4 +204,24 @@ func TestLoggingDescribesRequestsAndRetries(t *testing.T) {
 	assert.Contains(t, out, `level=WARN msg="stewai: retrying" method=GET path=runs/r1/ attempt=1 delay=`)
 	assert.Contains(t, out, "status=503")
 	assert.Contains(t, out, "attempt=2 status=200")
+}
+
+// WithMaxConnsPerHost is bounded: a huge cap once overflowed the pollers'
+// bounds derived from it. Out of range is ErrInvalidParams, never a panic
+// or a hang; the largest cap allowed works.
+func TestMaxConnsPerHostBounds(t *testing.T) {
+	for _, n := range []int{math.MaxInt, math.MaxInt32, 1 << 60, 1<<16 + 1, 0, -1, math.MinInt} {
+		c, err := NewClient(WithAPIKey(testKey), WithMaxConnsPerHost(n))
+		assert.Nil(t, c, "%d", n)
+		require.ErrorIs(t, err, ErrInvalidParams, "%d", n)
+		assert.Contains(t, err.Error(), "WithMaxConnsPerHost")
+	}
+	env := setup(t, WithMaxConnsPerHost(65536))
+	env.mux.HandleFunc("GET /runs/r1/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, runJSON("r1", StatusDone))
+	})
+	run, err := env.client.Runs.Wait(testContext(t), "r1")
+	require.NoError(t, err, "65536 is accepted, and waits run")
+	assert.Equal(t, StatusDone, run.Status)
+	env.client.CloseIdleConnections()
 }

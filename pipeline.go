@@ -286,7 +286,7 @@ func (c *core) readAnswer(ctx, actx context.Context, r *request, resp *http.Resp
 		// The status line is in: even a body cut short tells the outcome.
 		ra, _ := parseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())
 		c.noteAnswer(resp.StatusCode, ra)
-		return nil, newAPIError(r.method, r.path, resp.StatusCode, resp.Header, b, ra, c.apiKey())
+		return nil, newAPIError(r.method, r.path, resp.StatusCode, resp.Header, b, over || readErr != nil, ra, c.apiKey())
 	}
 	if readErr != nil {
 		return nil, c.transportFailure(ctx, actx, r, readErr, timeout)

@@ -19,6 +19,9 @@ type waitConfig struct {
 	pollInterval    time.Duration
 	maxPollInterval time.Duration
 	onStatus        func(*Run)
+	// intervalSet and maxSet record which of the two intervals an option
+	// gave, to check them against each other once all options are applied.
+	intervalSet, maxSet bool
 }
 
 // NoWait makes Create return the run as soon as the server has accepted it
@@ -52,19 +55,21 @@ func WithPollInterval(d time.Duration) WaitOption {
 		if d <= 0 {
 			return invalidf("WithPollInterval: %s is not positive", d)
 		}
-		c.pollInterval = d
+		c.pollInterval, c.intervalSet = d, true
 		return nil
 	}
 }
 
 // WithMaxPollInterval caps the delay between polls; the default is 5 s. A
-// poll interval above it is lowered to it.
+// WithPollInterval above it is an error matching ErrInvalidParams, whatever
+// the order of the two options; a poll interval given alone above the
+// default cap is lowered to it.
 func WithMaxPollInterval(d time.Duration) WaitOption {
 	return func(c *waitConfig) error {
 		if d <= 0 {
 			return invalidf("WithMaxPollInterval: %s is not positive", d)
 		}
-		c.maxPollInterval = d
+		c.maxPollInterval, c.maxSet = d, true
 		return nil
 	}
 }
@@ -95,6 +100,9 @@ func newWaitConfig(opts []WaitOption, create bool) (waitConfig, error) {
 	}
 	if c.noWait && !create {
 		return c, invalidf("NoWait only applies to Create")
+	}
+	if c.intervalSet && c.maxSet && c.pollInterval > c.maxPollInterval {
+		return c, invalidf("WithPollInterval: %s is above WithMaxPollInterval's %s", c.pollInterval, c.maxPollInterval)
 	}
 	return c, nil
 }

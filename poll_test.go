@@ -29,7 +29,7 @@ func TestWaitSchedule(t *testing.T) {
 	}{
 		{"defaults", nil, 500 * time.Millisecond, 5 * time.Second},
 		{"custom", []WaitOption{WithPollInterval(2 * time.Second), WithMaxPollInterval(20 * time.Second)}, 2 * time.Second, 20 * time.Second},
-		{"interval above max is lowered", []WaitOption{WithPollInterval(10 * time.Second), WithMaxPollInterval(2 * time.Second)}, 2 * time.Second, 2 * time.Second},
+		{"interval above the default max is lowered", []WaitOption{WithPollInterval(10 * time.Second)}, 5 * time.Second, 5 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := setup(t)

@@ -80,8 +80,9 @@ func (s *RecipesService) List(ctx context.Context, p ListRecipesParams) (*Page[R
 
 // All iterates over every recipe from page p.Page (or 1) on, as
 // RunsService.All does over runs: a page is fetched only when the loop
-// reaches it, an error is yielded once and ends the sequence, and break
-// stops all requests.
+// reaches it, it stops on the last page, after count results or on a
+// repeated page (never looping), an error is yielded once and ends the
+// sequence, and break stops all requests.
 func (s *RecipesService) All(ctx context.Context, p ListRecipesParams) iter.Seq2[*Recipe, error] {
 	return all(ctx, p.Page, func(ctx context.Context, page int) (*Page[Recipe], error) {
 		p.Page = page

@@ -183,7 +183,11 @@ func (s *RunsService) List(ctx context.Context, p ListRunsParams) (*Page[Run], e
 //		fmt.Println(run.ID)
 //	}
 //
-// It stops after a page whose next link is empty or that has no results. An
+// It follows the server's paging and never loops: it stops after a page
+// whose next link is empty or that has no results, once it has yielded the
+// page's count of runs (when it started at page 1), and with an error
+// matching ErrMalformedResponse when a page repeats one already seen (its
+// next link or its results), as a server that ignores ?page= sends. An
 // error is yielded once, with a nil run, and ends the sequence; breaking out
 // of the loop stops all requests. Each page goes through the client's
 // retries like any call.

@@ -180,6 +180,12 @@ func TestInvalidParamsSendNothing(t *testing.T) {
 		{"zero timeout", create(CreateRunParams{RecipeID: "r"}, WithTimeout(0)), "WithTimeout"},
 		{"negative poll interval", create(CreateRunParams{RecipeID: "r"}, WithPollInterval(-1)), "WithPollInterval"},
 		{"zero max poll interval", create(CreateRunParams{RecipeID: "r"}, WithMaxPollInterval(0)), "WithMaxPollInterval"},
+		{"poll interval above max", create(CreateRunParams{RecipeID: "r"}, WithPollInterval(10*time.Second), WithMaxPollInterval(time.Second)), "above WithMaxPollInterval's 1s"},
+		{"poll interval above max, max first", create(CreateRunParams{RecipeID: "r"}, WithMaxPollInterval(time.Second), WithPollInterval(10*time.Second)), "above WithMaxPollInterval's 1s"},
+		{"Wait poll interval above max", func() error {
+			_, err := env.client.Runs.Wait(ctx, "r1", WithPollInterval(10*time.Second), WithMaxPollInterval(time.Second))
+			return err
+		}, "above WithMaxPollInterval"},
 		{"Get empty id", func() error { _, err := env.client.Runs.Get(ctx, ""); return err }, "run id is empty"},
 		{"Get dot-dot", func() error { _, err := env.client.Runs.Get(ctx, ".."); return err }, "not an id"},
 		{"Wait empty id", func() error { _, err := env.client.Runs.Wait(ctx, " "); return err }, "run id is empty"},

@@ -53,7 +53,7 @@ func TestKeyNotInErrorsOrLogs(t *testing.T) {
 }
 
 func TestAPIErrorRedactsSecret(t *testing.T) {
-	e := newAPIError("GET", "runs/x/", 401, http.Header{}, []byte(`{"detail":"key sk-live-secret is revoked"}`), 0, "sk-live-secret")
+	e := newAPIError("GET", "runs/x/", 401, http.Header{}, []byte(`{"detail":"key sk-live-secret is revoked"}`), false, 0, "sk-live-secret")
 	assert.Equal(t, "key [REDACTED] is revoked", e.Message)
 	assert.NotContains(t, string(e.Body), "sk-live-secret")
 }
@@ -127,5 +127,68 @@ func TestBaseURLErrorsHideCredentials(t *testing.T) {
 		_, err := NewClient(WithAPIKey(testKey), WithBaseURL(raw))
 		require.ErrorIs(t, err, ErrInvalidParams, raw)
 		assert.NotContains(t, err.Error(), "hunter2", raw)
+	}
+}
+
+// The error body is kept up to 64 KiB: a key echoed across that cut must
+// not survive in APIError.Body, whole (a JSON-escaped echo whose string
+// the cut leaves open) or in part (a plain echo of which the cut keeps all
+// but the last characters).
+func TestKeyCutAtTheErrorBodyCap(t *testing.T) {
+	escaped := `\u0073` + testKey[1:] // as a JSON encoder may write it
+	for name, body := range map[string]string{
+		"JSON-escaped, ending at the cap":              `{"detail": "` + strings.Repeat("x", maxErrorBodyBytes-len(`{"detail": "`)-len(escaped)) + escaped + ` is revoked"}`,
+		"JSON-escaped, all escaped, ending at the cap": `{"detail": "` + strings.Repeat("x", maxErrorBodyBytes-len(`{"detail": "`)-len(jsonEscapeAll(testKey))) + jsonEscapeAll(testKey) + `"}`,
+		"JSON-escaped, cut inside":                     `{"detail": "` + strings.Repeat("x", maxErrorBodyBytes-len(`{"detail": "`)-20) + escaped + `"}`,
+		"JSON-escaped, cut in an escape":               `{"detail": "` + strings.Repeat("x", maxErrorBodyBytes-len(`{"detail": "`)-4) + escaped + `"}`,
+		"plain, all but 4 characters before the cap":   strings.Repeat("x", maxErrorBodyBytes-len(testKey)+4) + testKey + " is revoked",
+		"plain JSON, cut inside":                       `{"detail": "` + strings.Repeat("x", maxErrorBodyBytes-len(`{"detail": "`)-9) + testKey + `"}`,
+		"plain, cut after 1 character":                 strings.Repeat("x", maxErrorBodyBytes-1) + testKey,
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := setup(t)
+			env.mux.HandleFunc("GET /runs/r1/", func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusForbidden)
+				_, _ = io.WriteString(w, body)
+			})
+			_, err := env.client.Runs.Get(testContext(t), "r1")
+			var apiErr *APIError
+			require.ErrorAs(t, err, &apiErr)
+			got := string(apiErr.Body)
+			assert.LessOrEqual(t, len(got), maxErrorBodyBytes)
+			assert.Greater(t, len(got), maxErrorBodyBytes-200, "the body is kept up to the cap, less the key")
+			for _, form := range []string{testKey, escaped, jsonEscapeAll(testKey)} {
+				for n := len(form); n > 0; n-- {
+					if !assert.False(t, strings.HasSuffix(got, form[:n]), "Body ends in the key's first %d bytes %q", n, form[:n]) {
+						break
+					}
+				}
+			}
+			assert.NotContains(t, got, testKey[:len(testKey)-4])
+			assert.NotContains(t, got, escaped[:len(escaped)-4])
+			assert.NotContains(t, err.Error(), testKey[:8])
+		})
+	}
+}
+
+// Wherever a body is cut, what redactCut keeps holds no start of the key
+// at its end and the key nowhere: as it is in text, and in each form a
+// JSON string may hold it in.
+func TestRedactCutAtEveryPosition(t *testing.T) {
+	forms := []string{testKey, `\u0073` + testKey[1:], jsonEscapeAll(testKey), strings.ReplaceAll(testKey, "-", `\u002d`)}
+	bodies := []string{"key " + testKey + " is revoked", "key=" + url.QueryEscape(testKey+" ")}
+	for _, form := range forms {
+		bodies = append(bodies, `{"detail": "key `+form+` is revoked"}`)
+	}
+	for _, body := range bodies {
+		for k := 1; k <= len(body); k++ {
+			got := string(redactCut([]byte(body[:k]), testKey))
+			require.NotContains(t, got, testKey, "%q cut at %d", body, k)
+			for _, f := range forms {
+				for n := len(f); n > 0; n-- {
+					require.False(t, strings.HasSuffix(got, f[:n]), "%q cut at %d gives %q, ending in %q", body, k, got, f[:n])
+				}
+			}
+		}
 	}
 }
