@@ -256,7 +256,7 @@ func (c *core) send(ctx context.Context, req *http.Request, r *request, attempt 
 	if err != nil {
 		return nil, err
 	}
-	c.pollers.answered(resp.ProtoMajor)
+	c.pollers.answered(protocolOf(resp))
 	c.log.LogAttrs(ctx, slog.LevelDebug, "stewai: request",
 		slog.String("method", r.method), slog.String("path", r.path),
 		slog.Int("attempt", attempt), slog.Int("status", resp.StatusCode),

@@ -183,6 +183,18 @@ func newPollers(conns int) *pollers {
 	return &pollers{h1: max(1, conns-1), limit: 1}
 }
 
+// protocolOf is the major version of the protocol an answer really came
+// over: 2 only when TLS negotiated HTTP/2 for its connection. A status line
+// that merely says HTTP/2.0 (Go then reports ProtoMajor 2), or HTTP/2
+// without TLS, counts as HTTP/1.1: the pollers never lift their bound on
+// the word of an answer alone.
+func protocolOf(resp *http.Response) int {
+	if resp.ProtoMajor == 2 && resp.TLS != nil && resp.TLS.NegotiatedProtocol == "h2" {
+		return 2
+	}
+	return 1
+}
+
 // answered sets the bound from the protocol of an answer (its major
 // version), and starts pollers for waiting polls when the bound rises.
 func (p *pollers) answered(protoMajor int) {
