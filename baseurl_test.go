@@ -59,3 +59,30 @@ func TestBaseURLWithoutScheme(t *testing.T) {
 		})
 	}
 }
+
+func TestPlainHTTPOnlyToLoopback(t *testing.T) {
+	for _, ok := range []string{"http://localhost:8080/v1", "http://127.0.0.1/v1", "http://127.9.9.9:1/v1", "http://[::1]:9/v1", "http://api.localhost/v1", "https://api.example/v1"} {
+		_, err := NewClient(WithAPIKey(testKey), WithBaseURL(ok))
+		assert.NoError(t, err, ok)
+	}
+	_, err := NewClient(WithAPIKey(testKey), WithBaseURL("http://api.example/v1"))
+	require.ErrorIs(t, err, ErrInvalidParams)
+	assert.Contains(t, err.Error(), "clear text")
+	assert.Contains(t, err.Error(), "WithInsecureHTTP()", "the error says how to opt in")
+	_, err = NewClient(WithAPIKey(testKey), WithBaseURL("http://api.example/v1"), WithInsecureHTTP())
+	assert.NoError(t, err, "an explicit opt-in")
+
+	t.Setenv("STEWAI_BASE_URL", "http://10.0.0.7/v1")
+	_, err = NewClient(WithAPIKey(testKey))
+	assert.ErrorIs(t, err, ErrInvalidParams, "from the environment too")
+}
+
+func TestBaseURLEndingInAnEndpoint(t *testing.T) {
+	for _, raw := range []string{"https://api.stewai.com/v1/runs", "https://api.stewai.com/v1/runs/", "https://api.stewai.com/v1/storage/upload/", "https://api.stewai.com/v1/recipes"} {
+		_, err := NewClient(WithAPIKey(testKey), WithBaseURL(raw))
+		require.ErrorIs(t, err, ErrInvalidParams, raw)
+		assert.Contains(t, err.Error(), "endpoint path", raw)
+	}
+	_, err := NewClient(WithAPIKey(testKey), WithBaseURL("https://proxy.example/stewai/runs-api/v1"))
+	assert.NoError(t, err, "only a whole endpoint segment counts")
+}

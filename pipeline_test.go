@@ -1,14 +1,20 @@
 package stewai
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -179,4 +185,92 @@ func TestDefaultTransportCapsConnections(t *testing.T) {
 	assert.ErrorIs(t, err, ErrInvalidParams, "a caller's client is used as given")
 	_, err = NewClient(WithAPIKey(testKey), WithMaxConnsPerHost(0))
 	assert.ErrorIs(t, err, ErrInvalidParams)
+}
+
+// A user's http.Client.Timeout is a request timeout, not the caller's
+// context ending.
+func TestHTTPClientTimeoutIsARequestTimeout(t *testing.T) {
+	env := setup(t, WithHTTPClient(&http.Client{Timeout: 20 * time.Millisecond}), WithMaxRetries(1))
+	env.mux.HandleFunc("GET /runs/r1/", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	_, err := env.client.Runs.Get(testContext(t), "r1")
+	require.ErrorIs(t, err, ErrRequestTimeout)
+	assert.NotErrorIs(t, err, context.DeadlineExceeded, "the caller's context has no deadline")
+	assert.Contains(t, err.Error(), "http.Client's timeout")
+	// Counted by the client: under load the retry's 20 ms may run out
+	// before the server has taken the request.
+	assert.Contains(t, err.Error(), "(after 2 attempts)", "a timeout is transient: retried")
+}
+
+// zeros yields n zero bytes, 32 KiB a read, as a chunked body arrives.
+type zeros struct{ n int64 }
+
+func (z *zeros) Read(p []byte) (int, error) {
+	if z.n <= 0 {
+		return 0, io.EOF
+	}
+	k := min(int64(len(p)), z.n, 32<<10)
+	z.n -= k
+	return int(k), nil
+}
+
+// allocatedBy is the bytes f allocates: the least of three runs, so that
+// another goroutine allocating meanwhile does not count.
+func allocatedBy(f func()) uint64 {
+	least := uint64(math.MaxUint64)
+	for range 3 {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		f()
+		runtime.ReadMemStats(&after)
+		least = min(least, after.TotalAlloc-before.TotalAlloc)
+	}
+	return least
+}
+
+// An oversized answer of unknown length costs memory near the limit:
+// readBounded allocates at most twice the limit in all (1.5 times at its
+// peak, while it grows), against 2.5 times for io.ReadAll, the baseline
+// measured in the same run.
+func TestOversizedAnswerMemory(t *testing.T) {
+	const limit = 8 << 20
+	baseline := allocatedBy(func() { _, _ = io.ReadAll(io.LimitReader(&zeros{4 * limit}, limit+1)) })
+	var got []byte
+	var over bool
+	ours := allocatedBy(func() { got, over, _ = readBounded(&zeros{4 * limit}, limit, -1) })
+	t.Logf("allocated %.2fx the limit, io.ReadAll %.2fx", float64(ours)/limit, float64(baseline)/limit)
+	assert.Len(t, got, limit, "read to the limit and no further")
+	assert.True(t, over)
+	assert.Less(t, ours, uint64(limit)*21/10)
+	assert.Less(t, ours, baseline*9/10)
+
+	env := setup(t, WithMaxResponseBytes(limit), WithMaxRetries(0))
+	env.mux.HandleFunc("GET /runs/r1/", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK) // chunked: no Content-Length to reject it by
+		chunk := make([]byte, 64<<10)
+		for range (4 * limit) / len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	_, err := env.client.Runs.Get(testContext(t), "r1")
+	require.ErrorIs(t, err, ErrResponseTooLarge)
+}
+
+func TestReadBounded(t *testing.T) {
+	for _, tc := range []struct {
+		size, limit, hint int64
+		want              int
+		over              bool
+	}{
+		{0, 10, -1, 0, false}, {5, 10, -1, 5, false}, {10, 10, -1, 10, false}, {11, 10, -1, 10, true}, {25, 10, -1, 10, true},
+		{5, 10, 5, 5, false}, {2000, 4096, 2000, 2000, false}, {5000, 4096, -1, 4096, true}, {4096, 4096, 4096, 4096, false},
+	} {
+		b, over, err := readBounded(bytes.NewReader(make([]byte, tc.size)), tc.limit, tc.hint)
+		require.NoError(t, err)
+		assert.Len(t, b, tc.want, "%+v", tc)
+		assert.Equal(t, tc.over, over, "%+v", tc)
+		assert.LessOrEqual(t, int64(cap(b)), tc.limit, "never grown past the limit: %+v", tc)
+	}
 }

@@ -325,3 +325,42 @@ func TestWaitDefaultTimeout(t *testing.T) {
 		assert.LessOrEqual(t, d, 5*time.Second, "the default maximum interval")
 	}
 }
+
+// Retry-After inside a wait is capped like everywhere else, and floored at
+// the wait's own schedule.
+func TestWaitRetryAfterBounds(t *testing.T) {
+	t.Run("capped at 60 s", func(t *testing.T) {
+		env := setup(t)
+		var n atomic.Int64
+		env.mux.HandleFunc("GET /runs/r1/", func(w http.ResponseWriter, r *http.Request) {
+			if n.Add(1) == 1 {
+				w.Header().Set("Retry-After", "3600")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			writeJSON(w, http.StatusOK, runJSON("r1", StatusDone))
+		})
+		run, err := env.client.Runs.Wait(testContext(t), "r1")
+		require.NoError(t, err, "the run was done: the wait must see it, not sleep to its deadline")
+		assert.Equal(t, StatusDone, run.Status)
+		assert.Equal(t, []time.Duration{MaxRetryAfter}, env.clock.Sleeps())
+	})
+	t.Run("floored at the schedule", func(t *testing.T) {
+		env := setup(t)
+		var n atomic.Int64
+		env.mux.HandleFunc("GET /runs/r1/", func(w http.ResponseWriter, r *http.Request) {
+			n.Add(1)
+			w.Header().Set("Retry-After", "0.001")
+			w.WriteHeader(http.StatusTooManyRequests)
+		})
+		_, err := env.client.Runs.Wait(testContext(t), "r1", WithTimeout(2*time.Second))
+		require.ErrorIs(t, err, ErrWaitTimeout)
+		assert.LessOrEqual(t, n.Load(), int64(6), "a tiny Retry-After does not make the wait poll faster than its schedule")
+		for _, d := range env.clock.Sleeps() {
+			assert.GreaterOrEqual(t, d, 400*time.Millisecond, "no delay under the first interval's floor (500 ms - 20 %%), but the last, clamped to the deadline")
+			if d < 400*time.Millisecond {
+				break
+			}
+		}
+	})
+}

@@ -373,3 +373,25 @@ func TestErrorsFromRunsCalls(t *testing.T) {
 
 // nilContext returns a nil context.Context, as a careless caller passes.
 func nilContext() context.Context { return nil }
+
+// A create whose answer has an id that cannot reach the run is a malformed
+// answer, carrying what came back, never ErrInvalidParams ("nothing was
+// sent"), and is not retried: retrying could start a second run.
+func TestCreateWithAnUnusableID(t *testing.T) {
+	for _, id := range []string{".", "..", "  "} {
+		env := setup(t)
+		var posts atomic.Int64
+		env.mux.HandleFunc("POST /runs/", func(w http.ResponseWriter, r *http.Request) {
+			posts.Add(1)
+			writeJSON(w, http.StatusAccepted, runJSON(id, StatusQueued))
+		})
+		run, err := env.client.Runs.Create(testContext(t), CreateRunParams{RecipeID: "r"})
+		require.ErrorIs(t, err, ErrMalformedResponse, "%q", id)
+		assert.NotErrorIs(t, err, ErrInvalidParams)
+		assert.Contains(t, err.Error(), `unusable id "`+id+`"`)
+		require.NotNil(t, run, "what came back is returned")
+		assert.Equal(t, id, run.ID)
+		assert.Contains(t, string(run.Raw), `"recipe_id"`)
+		assert.Equal(t, int64(1), posts.Load(), "not retried")
+	}
+}

@@ -10,12 +10,15 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/oklog/ulid/v2"
 	"github.com/stretchr/testify/assert"
@@ -479,4 +482,127 @@ func BenchmarkUpload(b *testing.B) {
 			b.ReportMetric(float64(peak), "peak-heap-B")
 		})
 	}
+}
+
+// stalledReader gives some bytes, then blocks until released.
+type stalledReader struct {
+	first   []byte
+	stalled chan struct{}
+	release chan struct{}
+}
+
+func (s *stalledReader) Read(p []byte) (int, error) {
+	if len(s.first) > 0 {
+		n := copy(p, s.first)
+		s.first = s.first[n:]
+		return n, nil
+	}
+	select {
+	case s.stalled <- struct{}{}:
+	default:
+	}
+	<-s.release
+	return 0, io.EOF
+}
+
+// A one-shot stream that stalls ends the upload after the request timeout,
+// even with a context that has no deadline: no upload can hang.
+func TestUploadStallEndsWithTheRequestTimeout(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // reads until the client gives up
+	}))
+	defer srv.Close()
+	c, err := NewClient(WithAPIKey(testKey), WithBaseURL(srv.URL), WithRequestTimeout(200*time.Millisecond)) // real time: the scenario is a real stall
+	require.NoError(t, err)
+	r := &stalledReader{first: []byte("some bytes"), stalled: make(chan struct{}, 1), release: make(chan struct{})}
+	defer close(r.release)
+	_, err = c.Storage.Upload(context.Background(), r, "stall.bin")
+	require.ErrorIs(t, err, ErrRequestTimeout)
+	assert.NotErrorIs(t, err, context.DeadlineExceeded)
+}
+
+// The request timeout bounds a stall, not a transfer that is making
+// progress: an upload that takes longer than the timeout but keeps sending
+// goes through.
+func TestUploadMakingProgressIsNotCut(t *testing.T) {
+	content := &slowReader{chunks: 12, every: 3 * time.Second, call: make(chan context.Context, 1)}
+	env := setup(t, WithRequestTimeout(10*time.Second), WithMiddleware(func(r *http.Request, next MiddlewareNext) (*http.Response, error) {
+		select {
+		case content.call <- r.Context(): // the upload's call, which the reader's sleeps belong to
+		default: // a second attempt: the test fails on its error
+		}
+		return next(r)
+	}))
+	content.clock = env.clock
+	env.mux.HandleFunc("POST /storage/upload/", func(w http.ResponseWriter, r *http.Request) {
+		got := readUpload(t, r)
+		writeJSON(w, 201, fileJSON(got.filename, len(got.content)))
+	})
+	// Each chunk of the content arrives 3 s (of the virtual clock) after
+	// the last: 12 chunks take 36 s, more than three times the request
+	// timeout. The upload reads at most three chunks ahead of what the
+	// transport has sent (two buffers, one being filled), so the clock can
+	// run 3 × 3 s = 9 s past the last progress the transport made: under
+	// the 10 s timeout. At 4 s a chunk it would be 12 s, and the upload
+	// rightly cut.
+	file, err := env.client.Storage.Upload(testContext(t), content, "slow.bin")
+	require.NoError(t, err)
+	assert.Equal(t, int64(12*1024), file.SizeBytes)
+}
+
+// slowReader yields a KiB per read, each after sleeping on the virtual
+// clock as part of the upload's call (a slow source the call waits on).
+type slowReader struct {
+	clock  *testClock
+	call   chan context.Context
+	ctx    context.Context
+	chunks int
+	every  time.Duration
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	if s.chunks == 0 {
+		return 0, io.EOF
+	}
+	if s.ctx == nil {
+		s.ctx = <-s.call
+	}
+	s.chunks--
+	if err := s.clock.Sleep(s.ctx, s.every); err != nil {
+		return 0, err
+	}
+	return copy(p, bytes.Repeat([]byte("x"), min(len(p), 1024))), nil
+}
+
+// A progress callback that blocks does not hold up cancellation.
+func TestUploadBlockingProgressCallbackDoesNotBlockCancel(t *testing.T) {
+	env := setup(t)
+	env.mux.HandleFunc("POST /storage/upload/", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	})
+	ctx, cancel := context.WithCancel(testContext(t))
+	unblock := make(chan struct{})
+	defer close(unblock)
+	var once sync.Once
+	_, err := env.client.Storage.Upload(ctx, bytes.NewReader(make([]byte, 1<<20)), "p.bin", WithProgress(func(sent, total int64) {
+		once.Do(cancel) // the caller gives up ...
+		<-unblock       // ... while its callback is stuck
+	}))
+	assert.ErrorIs(t, err, context.Canceled, "Upload returned at once")
+}
+
+// A leading slash in a Pantry path stands for the root, as in a file
+// system: "/Reports/Q4.pdf" is the same file as "Reports/Q4.pdf".
+func TestResolvePathLeadingSlash(t *testing.T) {
+	env := setup(t)
+	var queries []string
+	env.mux.HandleFunc("GET /storage/resolve/", func(w http.ResponseWriter, r *http.Request) {
+		queries = append(queries, r.URL.RawQuery)
+		writeJSON(w, http.StatusOK, fileJSON("Q4.pdf", 3))
+	})
+	for _, p := range []string{"/Reports/Q4.pdf", "Reports/Q4.pdf", "//Reports/Q4.pdf"} {
+		_, err := env.client.Storage.ResolvePath(testContext(t), p)
+		require.NoError(t, err, p)
+	}
+	assert.Equal(t, []string{"path=Reports%2FQ4.pdf", "path=Reports%2FQ4.pdf", "path=Reports%2FQ4.pdf"}, queries)
 }

@@ -174,7 +174,7 @@ func TestPollersFollowTheProtocolOnTheWire(t *testing.T) {
 	_, err = c.Runs.Get(testContext(t), "warm")
 	require.NoError(t, err)
 	require.Equal(t, int64(2), warmProto.Load(), "the first answer came over HTTP/2")
-	c.CloseIdleConnections() // the next connections speak HTTP/1.1
+	c.CloseIdleConnections()          // the next connections speak HTTP/1.1
 	g.run(t, c, conns, h2PollStreams) // the first answer came over TLS-negotiated HTTP/2
 	assert.Equal(t, int64(1+conns), handshakes.Load(), "one HTTP/2 connection, then the cap of HTTP/1.1 ones")
 }
