@@ -162,6 +162,14 @@ func (c *core) do(ctx context.Context, r *request, out any) error {
 // handed to the caller.
 type answer interface{ validate() error }
 
+// A selfDecodingAnswer is an answer whose UnmarshalJSON decodes the whole
+// of its input with encoding/json (and so rejects what is not valid JSON):
+// Run, Page, RunSteps, Recipe, ... Only types of this package are answers.
+type selfDecodingAnswer interface {
+	answer
+	json.Unmarshaler
+}
+
 // get fetches the JSON object at path (with an encoded query, or "") and
 // decodes it into a new T, through do.
 func get[T any, PT interface {
@@ -310,16 +318,24 @@ func (c *core) newHTTPRequest(ctx context.Context, r *request, progress func()) 
 
 // send makes the round trip and logs its status.
 func (c *core) send(ctx context.Context, req *http.Request, r *request, attempt int) (*http.Response, error) {
-	start := time.Now()
+	// The clock is read, and the record built, only for a logger that
+	// takes debug records: the default one takes none.
+	debug := c.log.Enabled(ctx, slog.LevelDebug)
+	var start time.Time
+	if debug {
+		start = time.Now()
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	c.pollers.answered(resp.ProtoMajor)
-	c.log.LogAttrs(ctx, slog.LevelDebug, "stewai: request",
-		slog.String("method", r.method), slog.String("path", r.path),
-		slog.Int("attempt", attempt), slog.Int("status", resp.StatusCode),
-		slog.Duration("elapsed", time.Since(start)))
+	if debug {
+		c.log.LogAttrs(ctx, slog.LevelDebug, "stewai: request",
+			slog.String("method", r.method), slog.String("path", r.path),
+			slog.Int("attempt", attempt), slog.Int("status", resp.StatusCode),
+			slog.Duration("elapsed", time.Since(start)))
+	}
 	return resp, nil
 }
 
@@ -404,9 +420,20 @@ func decodeAnswer(r *request, resp *http.Response, b []byte, out any) error {
 		}
 		return errMalformed(r, fmt.Sprintf("malformed response: empty body (status %d)", resp.StatusCode), nil)
 	}
-	err := json.Unmarshal(b, out)
-	if a, ok := out.(answer); ok && err == nil {
-		err = a.validate()
+	var err error
+	if a, ok := out.(selfDecodingAnswer); ok {
+		// Its UnmarshalJSON runs encoding/json over the whole body, which
+		// checks all of it: handing the body over directly spares
+		// json.Unmarshal two passes of its own (one to check the body, one
+		// to skip over it) before it calls the same method.
+		if err = a.UnmarshalJSON(b); err == nil {
+			err = a.validate()
+		}
+	} else {
+		err = json.Unmarshal(b, out)
+		if a, ok := out.(answer); ok && err == nil {
+			err = a.validate()
+		}
 	}
 	if err != nil {
 		return errMalformed(r, fmt.Sprintf("malformed response (status %d, %s): %v", resp.StatusCode, contentTypeOf(resp), err), err)

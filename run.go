@@ -65,6 +65,12 @@ func (r *Run) validate() error {
 type lenientTime struct{ t time.Time }
 
 func (l *lenientTime) UnmarshalJSON(b []byte) error {
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && bytes.IndexByte(b, '\\') < 0 {
+		// A string without escapes (as times are sent) is its bytes: no
+		// need to decode it a second time. encoding/json has checked it.
+		l.t, _ = time.Parse(time.RFC3339Nano, string(b[1:len(b)-1]))
+		return nil
+	}
 	var s string
 	if json.Unmarshal(b, &s) == nil {
 		l.t, _ = time.Parse(time.RFC3339Nano, s)
