@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -15,6 +16,7 @@ import (
 	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -294,19 +296,16 @@ func upload(args []string) error {
 		}
 		got = f.SizeBytes
 	} else {
-		pr, pw := io.Pipe()
-		mw := multipart.NewWriter(pw)
-		go func() {
-			part, err := mw.CreateFormFile("file", "big.bin")
-			if err == nil {
-				_, err = io.Copy(part, io.LimitReader(zeros{}, size))
-			}
-			if err == nil {
-				err = mw.Close()
-			}
-			pw.CloseWithError(err)
-		}()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.base+"/v1/storage/upload/", pr)
+		// The framing from mime/multipart, the content read by the
+		// transport itself: no goroutine, no pipe.
+		var head bytes.Buffer
+		mw := multipart.NewWriter(&head)
+		if _, err := mw.CreateFormFile("file", "big.bin"); err != nil {
+			return err
+		}
+		tail := "\r\n--" + mw.Boundary() + "--\r\n"
+		body := io.MultiReader(&head, io.LimitReader(zeros{}, size), strings.NewReader(tail))
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.base+"/v1/storage/upload/", body)
 		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("Content-Type", mw.FormDataContentType())
 		resp, err := http.DefaultClient.Do(req)
