@@ -273,6 +273,27 @@ func (p progressReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// WriteTo lets the transport's io.Copy reach r's own WriteTo (an upload's
+// guard writes straight from its buffer), calling progress after each
+// write.
+func (p progressReader) WriteTo(w io.Writer) (int64, error) {
+	return io.Copy(progressWriter{w, p.progress}, p.r)
+}
+
+// progressWriter calls progress after each write that takes bytes.
+type progressWriter struct {
+	w        io.Writer
+	progress func()
+}
+
+func (p progressWriter) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	if n > 0 {
+		p.progress()
+	}
+	return n, err
+}
+
 // newHTTPRequest builds the HTTP request for one attempt of r: the URL
 // below the base, the body opened afresh, and the headers.
 func (c *core) newHTTPRequest(ctx context.Context, r *request, progress func()) (*http.Request, error) {

@@ -155,44 +155,88 @@ func (g *Guard) Read(p []byte) (int, error) {
 	if g.direct {
 		return g.readDirect(p)
 	}
+	b, err := g.next()
+	if err != nil {
+		return 0, err
+	}
+	n := copy(p, b)
+	g.consume(n)
+	return n, nil
+}
+
+// WriteTo writes what Read would return to w, straight from the ring: the
+// transport's io.Copy of a body of unknown length (HTTP/1.1 chunked) uses
+// it, which spares a copy of every byte and sends larger chunks.
+func (g *Guard) WriteTo(w io.Writer) (int64, error) {
+	if err := g.ctx.Err(); err != nil {
+		return 0, err
+	}
+	if g.direct {
+		return io.Copy(w, readerOnly{g})
+	}
+	var sum int64
+	for {
+		b, err := g.next()
+		if err == io.EOF {
+			return sum, nil
+		}
+		if err != nil {
+			return sum, err
+		}
+		n, err := w.Write(b)
+		sum += int64(n)
+		g.consume(n)
+		if err != nil {
+			return sum, err
+		}
+	}
+}
+
+// readerOnly hides a Guard's WriteTo from io.Copy.
+type readerOnly struct{ io.Reader }
+
+// next waits for filled bytes in the ring and returns them (up to the
+// ring's end, ChunkSize at most), or the reader's error once all are
+// taken, or why it stopped waiting. The bytes stay in the ring, where the
+// pump does not write, until consume.
+func (g *Guard) next() ([]byte, error) {
 	if !g.start() {
-		return 0, ErrReleased
+		return nil, ErrReleased
 	}
 	for {
 		g.mu.Lock()
 		if g.released {
 			g.mu.Unlock()
-			return 0, ErrReleased
+			return nil, ErrReleased
 		}
 		if g.filled > 0 {
-			return g.take(p) // unlocks
+			start := g.rpos
+			b := g.ring[start : start+min(g.filled, len(g.ring)-start, ChunkSize)]
+			g.mu.Unlock()
+			return b, nil
 		}
 		if g.err != nil {
 			err := g.err
 			g.mu.Unlock()
-			return 0, err
+			return nil, err
 		}
 		g.readerWaits = true
 		g.mu.Unlock()
 		select {
 		case <-g.dataReady:
 		case <-g.ctx.Done():
-			return 0, g.ctx.Err()
+			return nil, g.ctx.Err()
 		case <-g.stop:
-			return 0, ErrReleased
+			return nil, ErrReleased
 		}
 	}
 }
 
-// take copies filled bytes into p, and wakes the pump when it waits and
-// half the ring is free. g.mu is held, and unlocked on return; the copy is
-// made without it (the pump does not write the filled part).
-func (g *Guard) take(p []byte) (int, error) {
-	start, n := g.rpos, min(len(p), g.filled)
-	g.mu.Unlock()
-	k := copy(p[:n], g.ring[start:])
-	copy(p[k:n], g.ring)
+// consume frees the first n filled bytes of the ring, and wakes the pump
+// when it waits and half the ring is free.
+func (g *Guard) consume(n int) {
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	g.rpos = (g.rpos + n) % len(g.ring)
 	g.filled -= n
 	g.ahead = 0
@@ -200,8 +244,6 @@ func (g *Guard) take(p []byte) (int, error) {
 		g.pumpWaits = false
 		g.roomReady <- struct{}{} // room for one token: only the pump takes it
 	}
-	g.mu.Unlock()
-	return n, nil
 }
 
 // readDirect reads r in the caller's goroutine.
