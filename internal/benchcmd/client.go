@@ -131,7 +131,8 @@ func (e *env) report(what string, start time.Time) error {
 }
 
 // waits runs -n waits at once (5 ms first delay, 1.5x, up to 20 ms) of runs
-// that are done at their fifth poll.
+// that are done at their fifth poll. The raw waits decode each poll's run
+// as the SDK does (decodeRun): a wait returns the run.
 func waits(args []string) error {
 	fs := flag.NewFlagSet("waits", flag.ExitOnError)
 	n := fs.Int("n", 10_000, "concurrent waits")
@@ -162,9 +163,7 @@ func waits(args []string) error {
 				if err != nil {
 					return err
 				}
-				var run struct{ Status string }
-				err = json.NewDecoder(resp.Body).Decode(&run)
-				resp.Body.Close()
+				run, err := decodeRun(resp)
 				if err != nil || run.Status == "done" {
 					return err
 				}
@@ -203,6 +202,22 @@ type benchRun struct {
 	Raw        json.RawMessage
 }
 
+// decodeRun reads and closes resp's body, and decodes the run in it as
+// the SDK's Run holds it: five fields, and the body whole.
+func decodeRun(resp *http.Response) (*benchRun, error) {
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	run := new(benchRun)
+	if err := json.Unmarshal(body, run); err != nil {
+		return nil, err
+	}
+	run.Raw = body
+	return run, nil
+}
+
 // get makes -n sequential Runs.Get calls, or the same with net/http and
 // encoding/json.
 func get(args []string) error {
@@ -238,16 +253,10 @@ func get(args []string) error {
 			if err != nil {
 				return "", err
 			}
-			body, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			run, err := decodeRun(resp)
 			if err != nil {
 				return "", err
 			}
-			var run benchRun
-			if err := json.Unmarshal(body, &run); err != nil {
-				return "", err
-			}
-			run.Raw = body
 			return run.ID, nil
 		}
 	}
