@@ -170,6 +170,13 @@ type selfDecodingAnswer interface {
 	json.Unmarshaler
 }
 
+// An ownedDecoder is a selfDecodingAnswer that can also keep the body it
+// decodes instead of a copy (Run, polled by every wait).
+type ownedDecoder interface {
+	answer
+	decodeOwned(b []byte) error
+}
+
 // get fetches the JSON object at path (with an encoded query, or "") and
 // decodes it into a new T, through do.
 func get[T any, PT interface {
@@ -442,7 +449,12 @@ func decodeAnswer(r *request, resp *http.Response, b []byte, out any) error {
 		return errMalformed(r, fmt.Sprintf("malformed response: empty body (status %d)", resp.StatusCode), nil)
 	}
 	var err error
-	if a, ok := out.(selfDecodingAnswer); ok {
+	if a, ok := out.(ownedDecoder); ok {
+		// b was read for this answer alone: it may keep it as its Raw.
+		if err = a.decodeOwned(b); err == nil {
+			err = a.validate()
+		}
+	} else if a, ok := out.(selfDecodingAnswer); ok {
 		// Its UnmarshalJSON runs encoding/json over the whole body, which
 		// checks all of it: handing the body over directly spares
 		// json.Unmarshal two passes of its own (one to check the body, one
