@@ -76,10 +76,11 @@ const ChunkSize = 256 << 10
 const ringSize = 4 * ChunkSize
 
 // maxAhead is how many reads of the caller's reader the pump completes
-// before Read takes anything from them: with the read in progress, the
-// pump is at most three reads ahead of the transport, however small they
-// are (a slow stream), so the time since the transport's last progress is
-// bounded by three of the stream's reads.
+// after the transport last took bytes, before it waits for the transport
+// to take more: the time since the transport's last progress spans at most
+// three of the stream's reads (the one in progress then, and two more),
+// however small they are (a slow stream), as with the two buffers and the
+// read in progress of the guard's earlier pump.
 const maxAhead = 2
 
 // Guard wraps the caller's reader for one attempt of a request.
