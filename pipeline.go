@@ -103,6 +103,21 @@ func (c *core) retryable(ctx context.Context, r *request, err error, attempt int
 // handed to the caller.
 type answer interface{ validate() error }
 
+// A selfDecodingAnswer is an answer whose UnmarshalJSON decodes the whole
+// of its input with encoding/json (and so rejects what is not valid JSON):
+// Run, Page, RunSteps, Recipe, ... Only types of this package are answers.
+type selfDecodingAnswer interface {
+	answer
+	json.Unmarshaler
+}
+
+// An ownedDecoder is a selfDecodingAnswer that can also keep the body it
+// decodes instead of a copy (Run, polled by every wait).
+type ownedDecoder interface {
+	answer
+	decodeOwned(b []byte) error
+}
+
 // get fetches the JSON object at path (with an encoded query, or "") and
 // decodes it into a new T, through do.
 func get[T any, PT interface {
@@ -206,6 +221,27 @@ func (p progressReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// WriteTo lets the transport's io.Copy reach r's own WriteTo (an upload's
+// guard writes straight from its buffer), calling progress after each
+// write.
+func (p progressReader) WriteTo(w io.Writer) (int64, error) {
+	return io.Copy(progressWriter{w, p.progress}, p.r)
+}
+
+// progressWriter calls progress after each write that takes bytes.
+type progressWriter struct {
+	w        io.Writer
+	progress func()
+}
+
+func (p progressWriter) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	if n > 0 {
+		p.progress()
+	}
+	return n, err
+}
+
 // newHTTPRequest builds the HTTP request for one attempt of r: the URL
 // below the base, the body opened afresh, and the headers.
 func (c *core) newHTTPRequest(ctx context.Context, r *request, progress func()) (*http.Request, error) {
@@ -251,16 +287,24 @@ func (c *core) newHTTPRequest(ctx context.Context, r *request, progress func()) 
 
 // send makes the round trip and logs its status.
 func (c *core) send(ctx context.Context, req *http.Request, r *request, attempt int) (*http.Response, error) {
-	start := time.Now()
+	// The clock is read, and the record built, only for a logger that
+	// takes debug records: the default one takes none.
+	debug := c.log.Enabled(ctx, slog.LevelDebug)
+	var start time.Time
+	if debug {
+		start = time.Now()
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	c.pollers.answered(protocolOf(resp))
-	c.log.LogAttrs(ctx, slog.LevelDebug, "stewai: request",
-		slog.String("method", r.method), slog.String("path", r.path),
-		slog.Int("attempt", attempt), slog.Int("status", resp.StatusCode),
-		slog.Duration("elapsed", time.Since(start)))
+	if debug {
+		c.log.LogAttrs(ctx, slog.LevelDebug, "stewai: request",
+			slog.String("method", r.method), slog.String("path", r.path),
+			slog.Int("attempt", attempt), slog.Int("status", resp.StatusCode),
+			slog.Duration("elapsed", time.Since(start)))
+	}
 	return resp, nil
 }
 
@@ -346,9 +390,25 @@ func decodeAnswer(r *request, resp *http.Response, b []byte, out any) error {
 		}
 		return errMalformed(r, fmt.Sprintf("malformed response: empty body (status %d)", resp.StatusCode), nil)
 	}
-	err := json.Unmarshal(b, out)
-	if a, ok := out.(answer); ok && err == nil {
-		err = a.validate()
+	var err error
+	if a, ok := out.(ownedDecoder); ok {
+		// b was read for this answer alone: it may keep it as its Raw.
+		if err = a.decodeOwned(b); err == nil {
+			err = a.validate()
+		}
+	} else if a, ok := out.(selfDecodingAnswer); ok {
+		// Its UnmarshalJSON runs encoding/json over the whole body, which
+		// checks all of it: handing the body over directly spares
+		// json.Unmarshal two passes of its own (one to check the body, one
+		// to skip over it) before it calls the same method.
+		if err = a.UnmarshalJSON(b); err == nil {
+			err = a.validate()
+		}
+	} else {
+		err = json.Unmarshal(b, out)
+		if a, ok := out.(answer); ok && err == nil {
+			err = a.validate()
+		}
 	}
 	if err != nil {
 		return errMalformed(r, fmt.Sprintf("malformed response (status %d, %s): %v", resp.StatusCode, contentTypeOf(resp), err), err)

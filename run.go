@@ -30,7 +30,14 @@ type Run struct {
 // UnmarshalJSON decodes a run object and keeps it whole in Raw. id, recipe_id
 // and status must be strings; created_at and duration_ms are read leniently
 // (an unreadable value is left zero, and stays visible in Raw).
-func (r *Run) UnmarshalJSON(b []byte) error {
+func (r *Run) UnmarshalJSON(b []byte) error { return r.decode(b, false) }
+
+// decodeOwned decodes an answer's body, which the pipeline read for this
+// run alone: Raw keeps it without a copy.
+func (r *Run) decodeOwned(b []byte) error { return r.decode(b, true) }
+
+// decode is UnmarshalJSON; owned says that b is the caller's to give away.
+func (r *Run) decode(b []byte, owned bool) error {
 	if isNull(b) {
 		return nil
 	}
@@ -44,8 +51,14 @@ func (r *Run) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
+	raw := trimJSONSpace(b)
+	if owned {
+		raw = raw[:len(raw):len(raw)] // an append to Raw copies
+	} else {
+		raw = bytes.Clone(raw)
+	}
 	*r = Run{ID: w.ID, RecipeID: w.RecipeID, Status: w.Status, CreatedAt: w.CreatedAt.t,
-		DurationMS: int64(w.DurationMS), Raw: bytes.Clone(trimJSONSpace(b))}
+		DurationMS: int64(w.DurationMS), Raw: raw}
 	return nil
 }
 
@@ -65,6 +78,12 @@ func (r *Run) validate() error {
 type lenientTime struct{ t time.Time }
 
 func (l *lenientTime) UnmarshalJSON(b []byte) error {
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && bytes.IndexByte(b, '\\') < 0 {
+		// A string without escapes (as times are sent) is its bytes: no
+		// need to decode it a second time. encoding/json has checked it.
+		l.t, _ = time.Parse(time.RFC3339Nano, string(b[1:len(b)-1]))
+		return nil
+	}
 	var s string
 	if json.Unmarshal(b, &s) == nil {
 		l.t, _ = time.Parse(time.RFC3339Nano, s)

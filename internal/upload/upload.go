@@ -68,25 +68,41 @@ func (f *Form) Reader(content io.Reader) io.Reader {
 // ErrReleased is returned by reads of a Guard after Release.
 var ErrReleased = errors.New("upload: body read after the request ended")
 
-// ChunkSize is the size of the pump's reads of the caller's reader.
-const ChunkSize = 64 << 10
+// ChunkSize is the most the pump asks the caller's reader for in one read.
+const ChunkSize = 256 << 10
+
+// ringSize is the size of the buffer between the pump and Read: four
+// reads of ChunkSize.
+const ringSize = 4 * ChunkSize
+
+// maxAhead is how many reads of the caller's reader the pump completes
+// after the transport last took bytes, before it waits for the transport
+// to take more: the time since the transport's last progress spans at most
+// three of the stream's reads (the one in progress then, and two more),
+// however small they are (a slow stream), as with the two buffers and the
+// read in progress of the guard's earlier pump.
+const maxAhead = 2
 
 // Guard wraps the caller's reader for one attempt of a request.
 //
 // It makes two guarantees net/http alone does not. Reads return as soon as
 // the attempt's context is done (its timeout, or the caller's
 // cancellation), even while the caller's reader blocks (a stalled stream):
-// net/http waits for the body's Read before it returns a cancelled request,
+// net/http waits for the body's Read before it returns a cancelled request
+// (over HTTP/1.1 its RoundTrip waits for the goroutine writing the body),
 // so without this a cancel could wait forever. And once Release returns
-// true, no read of the caller's reader is in progress or will start, so the
-// reader can be rewound for the next attempt, or handed back to the caller:
-// net/http may go on reading a body in its own goroutine after the response
-// arrived.
+// true, no read of the caller's reader is in progress or will start, so
+// the reader can be rewound for the next attempt, or handed back to the
+// caller: net/http may go on reading a body in its own goroutine after the
+// response arrived.
 //
 // A reader that cannot block (a file, a bytes or strings reader) is read
 // directly in Read. Any other is read by one pump goroutine, started on
-// the first Read, ChunkSize bytes ahead at most: Read then waits for the
-// pump or for the context, whichever comes first.
+// the first Read, into a ring buffer that Read copies out of. The two wake
+// each other only when one waits for the other: Read when the ring is
+// empty, the pump when it is full or maxAhead reads ahead, and then only
+// once half the ring is free. A fast stream costs one wake-up per half
+// ring (512 KiB), not a handoff per read.
 type Guard struct {
 	ctx    context.Context
 	r      io.Reader
@@ -94,23 +110,24 @@ type Guard struct {
 	direct bool
 	read   atomic.Int64 // bytes read from r
 
-	mu       sync.Mutex // guards released and started
+	mu       sync.Mutex // guards what follows, up to ring
 	released bool
 	started  bool
 	idle     chan struct{} // direct: holds a token while r is not being read
 
-	chunks chan chunk    // pump -> Read
-	free   chan []byte   // Read -> pump: buffers to fill again
-	stop   chan struct{} // closed by Release
-	done   chan struct{} // closed when the pump has exited
-	cur    chunk         // the chunk Read is handing out
-	err    error         // the reader's error, once seen
-}
+	// The ring: filled bytes from rpos (wrapping), the rest free for the
+	// pump, which writes after them without holding mu.
+	rpos, filled int
+	ahead        int   // reads of the pump not yet taken from at all
+	err          error // the reader's error, once the pump saw it
+	readerWaits  bool  // Read waits for data
+	pumpWaits    bool  // the pump waits for room
+	ring         []byte
 
-type chunk struct {
-	buf []byte // the whole buffer, to hand back to the pump
-	b   []byte // what is left of it to read
-	err error
+	dataReady chan struct{} // pump -> Read, when readerWaits
+	roomReady chan struct{} // Read -> pump, when pumpWaits
+	stop      chan struct{} // closed by Release
+	done      chan struct{} // closed when the pump has exited
 }
 
 // NewGuard returns a guard over r for an attempt with context ctx. When
@@ -139,33 +156,95 @@ func (g *Guard) Read(p []byte) (int, error) {
 	if g.direct {
 		return g.readDirect(p)
 	}
-	if !g.start() {
-		return 0, ErrReleased
+	b, err := g.next()
+	if err != nil {
+		return 0, err
 	}
-	for len(g.cur.b) == 0 {
-		if g.err != nil {
-			return 0, g.err
-		}
-		select {
-		case c := <-g.chunks:
-			g.cur, g.err = c, c.err
-			if len(c.b) == 0 {
-				g.free <- c.buf // an empty read: the buffer goes straight back
-				g.cur.buf = nil
-			}
-		case <-g.ctx.Done():
-			return 0, g.ctx.Err()
-		case <-g.stop:
-			return 0, ErrReleased
-		}
-	}
-	n := copy(p, g.cur.b)
-	g.cur.b = g.cur.b[n:]
-	if len(g.cur.b) == 0 && g.cur.buf != nil {
-		g.free <- g.cur.buf // room for it: at most two buffers exist
-		g.cur.buf = nil
-	}
+	n := copy(p, b)
+	g.consume(n)
 	return n, nil
+}
+
+// WriteTo writes what Read would return to w, straight from the ring: the
+// transport's io.Copy of a body of unknown length (HTTP/1.1 chunked) uses
+// it, which spares a copy of every byte and sends larger chunks.
+func (g *Guard) WriteTo(w io.Writer) (int64, error) {
+	if err := g.ctx.Err(); err != nil {
+		return 0, err
+	}
+	if g.direct {
+		return io.Copy(w, readerOnly{g})
+	}
+	var sum int64
+	for {
+		b, err := g.next()
+		if err == io.EOF {
+			return sum, nil
+		}
+		if err != nil {
+			return sum, err
+		}
+		n, err := w.Write(b)
+		sum += int64(n)
+		g.consume(n)
+		if err != nil {
+			return sum, err
+		}
+	}
+}
+
+// readerOnly hides a Guard's WriteTo from io.Copy.
+type readerOnly struct{ io.Reader }
+
+// next waits for filled bytes in the ring and returns them (up to the
+// ring's end, ChunkSize at most), or the reader's error once all are
+// taken, or why it stopped waiting. The bytes stay in the ring, where the
+// pump does not write, until consume.
+func (g *Guard) next() ([]byte, error) {
+	if !g.start() {
+		return nil, ErrReleased
+	}
+	for {
+		g.mu.Lock()
+		if g.released {
+			g.mu.Unlock()
+			return nil, ErrReleased
+		}
+		if g.filled > 0 {
+			start := g.rpos
+			b := g.ring[start : start+min(g.filled, len(g.ring)-start, ChunkSize)]
+			g.mu.Unlock()
+			return b, nil
+		}
+		if g.err != nil {
+			err := g.err
+			g.mu.Unlock()
+			return nil, err
+		}
+		g.readerWaits = true
+		g.mu.Unlock()
+		select {
+		case <-g.dataReady:
+		case <-g.ctx.Done():
+			return nil, g.ctx.Err()
+		case <-g.stop:
+			return nil, ErrReleased
+		}
+	}
+}
+
+// consume frees the first n filled bytes of the ring, and wakes the pump
+// when it waits and half the ring is free.
+func (g *Guard) consume(n int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.rpos = (g.rpos + n) % len(g.ring)
+	g.filled -= n
+	g.ahead = 0
+	if g.pumpWaits && len(g.ring)-g.filled >= len(g.ring)/2 {
+		g.pumpWaits = false
+		g.roomReady <- struct{}{} // room for one token: only the pump takes it
+	}
 }
 
 // readDirect reads r in the caller's goroutine.
@@ -201,39 +280,65 @@ func (g *Guard) start() bool {
 	}
 	if !g.started {
 		g.started = true
-		g.chunks, g.free = make(chan chunk, 1), make(chan []byte, 2)
-		g.free <- make([]byte, ChunkSize)
-		g.free <- make([]byte, ChunkSize)
+		g.ring = make([]byte, ringSize)
+		g.dataReady, g.roomReady = make(chan struct{}, 1), make(chan struct{}, 1)
 		go g.pump()
 	}
 	return true
 }
 
-// pump reads r into free buffers and hands them to Read, until r ends or
-// the guard is released.
+// pump reads r into the ring's free part, until r ends or the guard is
+// released.
 func (g *Guard) pump() {
 	defer close(g.done)
 	for {
-		var buf []byte
-		select {
-		case buf = <-g.free:
-		case <-g.stop:
+		buf, ok := g.room()
+		if !ok {
 			return
-		}
-		select {
-		case <-g.stop: // released while a buffer was free: no further read
-			return
-		default:
 		}
 		n, err := g.r.Read(buf)
 		g.count(n)
-		select {
-		case g.chunks <- chunk{buf: buf, b: buf[:n], err: err}:
-		case <-g.stop:
-			return
+		g.mu.Lock()
+		g.filled += n
+		if n > 0 {
+			g.ahead++
 		}
 		if err != nil {
+			g.err = err
+		}
+		if g.readerWaits && (g.filled > 0 || err != nil) {
+			g.readerWaits = false
+			g.dataReady <- struct{}{} // room for one token: only Read takes it
+		}
+		g.mu.Unlock()
+		if err != nil {
 			return
+		}
+	}
+}
+
+// room returns the free part of the ring after the filled one (up to its
+// end, and ChunkSize at most), waiting for it while the ring is full or the
+// pump is maxAhead reads ahead; false once the guard is released.
+func (g *Guard) room() ([]byte, bool) {
+	for {
+		g.mu.Lock()
+		if g.released {
+			g.mu.Unlock()
+			return nil, false
+		}
+		if free := len(g.ring) - g.filled; free > 0 && g.ahead < maxAhead {
+			w := (g.rpos + g.filled) % len(g.ring)
+			n := min(free, len(g.ring)-w, ChunkSize)
+			g.mu.Unlock()
+			return g.ring[w : w+n], true
+		}
+		g.pumpWaits = true
+		g.mu.Unlock()
+		select {
+		case <-g.roomReady:
+		case <-g.stop:
+			return nil, false
 		}
 	}
 }

@@ -148,3 +148,54 @@ func TestGuardDirectNeedsNoGoroutine(t *testing.T) {
 	_, err := g.Read(buf)
 	assert.ErrorIs(t, err, ErrReleased)
 }
+
+// smallReads yields the bytes of r at most n a read, and hides r's type.
+type smallReads struct {
+	r io.Reader
+	n int
+}
+
+func (s smallReads) Read(p []byte) (int, error) { return s.r.Read(p[:min(len(p), s.n)]) }
+
+// Read and WriteTo give the stream's bytes in order, across the ring's
+// wrap, whatever the sizes of the stream's reads and of the reader's.
+func TestGuardStreamsThroughTheRing(t *testing.T) {
+	content := make([]byte, 3*ringSize+12345)
+	for i := range content {
+		content[i] = byte(i * 7 / 5)
+	}
+	for _, readSize := range []int{1000, ChunkSize, 3 * ChunkSize} {
+		g := NewGuard(context.Background(), smallReads{bytes.NewReader(content), readSize}, false, nil)
+		var got bytes.Buffer
+		_, err := io.CopyBuffer(&got, readerOnly{g}, make([]byte, 7000))
+		require.NoError(t, err)
+		assert.True(t, bytes.Equal(content, got.Bytes()), "Read, stream reads of %d", readSize)
+		require.True(t, g.Release(context.Background()))
+
+		g = NewGuard(context.Background(), smallReads{bytes.NewReader(content), readSize}, false, nil)
+		got.Reset()
+		n, err := g.WriteTo(&got)
+		require.NoError(t, err)
+		assert.Equal(t, int64(len(content)), n)
+		assert.True(t, bytes.Equal(content, got.Bytes()), "WriteTo, stream reads of %d", readSize)
+		assert.Equal(t, int64(len(content)), g.BytesRead())
+		require.True(t, g.Release(context.Background()))
+	}
+}
+
+// WriteTo, as Read, returns as soon as the context ends, while the
+// caller's reader is blocked.
+func TestGuardWriteToCancelWhileBlocked(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	br := &blockingReader{started: make(chan struct{}, 1), release: make(chan struct{})}
+	g := NewGuard(ctx, br, false, nil)
+	errc := make(chan error, 1)
+	go func() { _, err := g.WriteTo(io.Discard); errc <- err }()
+	<-br.started
+	cancel()
+	assert.ErrorIs(t, <-errc, context.Canceled)
+	assert.False(t, g.Release(ctx), "not idle: a read is in progress")
+	close(br.release)
+	assert.True(t, g.Release(context.Background()))
+	assert.Equal(t, int64(1), br.reads.Load(), "the reader is not read again")
+}
