@@ -58,6 +58,8 @@ func (p *Page[T]) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+func (p *Page[T]) decode(b []byte) error { return p.UnmarshalJSON(b) }
+
 // validate rejects a page without a results list, and checks each result
 // that is an answer of its own (a run needs an id).
 func (p *Page[T]) validate() error {

@@ -39,6 +39,8 @@ func (r *MarketplaceRecipe) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+func (r *MarketplaceRecipe) decode(b []byte) error { return r.UnmarshalJSON(b) }
+
 func (r *MarketplaceRecipe) validate() error {
 	if r.RecipeULID == "" {
 		return errors.New(`marketplace recipe has no "recipe_ulid"`)

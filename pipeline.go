@@ -97,25 +97,16 @@ func (c *core) retryable(ctx context.Context, r *request, err error, attempt int
 	return r.body.replayable(wctx, r.reached.Load())
 }
 
-// An answer is a type the API answers with. Each one checks itself once
-// decoded, so that {} or a JSON value of another shape is
+// An answer is a type the API answers with: Run, RunSteps, Page, Recipe,
+// MarketplaceRecipe, ExecutionContract, File. The pipeline hands it the
+// body read for it alone, which decode reads whole with encoding/json (and
+// so rejects what is not JSON) and may keep as its Raw without a copy; then
+// validate checks it, so that {} or a JSON value of another shape is
 // ErrMalformedResponse whichever call received it, rather than a zero value
 // handed to the caller.
-type answer interface{ validate() error }
-
-// A selfDecodingAnswer is an answer whose UnmarshalJSON decodes the whole
-// of its input with encoding/json (and so rejects what is not valid JSON):
-// Run, Page, RunSteps, Recipe, ... Only types of this package are answers.
-type selfDecodingAnswer interface {
-	answer
-	json.Unmarshaler
-}
-
-// An ownedDecoder is a selfDecodingAnswer that can also keep the body it
-// decodes instead of a copy (Run, polled by every wait).
-type ownedDecoder interface {
-	answer
-	decodeOwned(b []byte) error
+type answer interface {
+	decode(body []byte) error
+	validate() error
 }
 
 // get fetches the JSON object at path (with an encoded query, or "") and
@@ -391,24 +382,15 @@ func decodeAnswer(r *request, resp *http.Response, b []byte, out any) error {
 		return errMalformed(r, fmt.Sprintf("malformed response: empty body (status %d)", resp.StatusCode), nil)
 	}
 	var err error
-	if a, ok := out.(ownedDecoder); ok {
-		// b was read for this answer alone: it may keep it as its Raw.
-		if err = a.decodeOwned(b); err == nil {
-			err = a.validate()
-		}
-	} else if a, ok := out.(selfDecodingAnswer); ok {
-		// Its UnmarshalJSON runs encoding/json over the whole body, which
-		// checks all of it: handing the body over directly spares
-		// json.Unmarshal two passes of its own (one to check the body, one
-		// to skip over it) before it calls the same method.
-		if err = a.UnmarshalJSON(b); err == nil {
+	if a, ok := out.(answer); ok {
+		// Handing the body over directly spares json.Unmarshal two passes
+		// of its own (one to check it, one to skip over it) before it calls
+		// the same decoding.
+		if err = a.decode(b); err == nil {
 			err = a.validate()
 		}
 	} else {
-		err = json.Unmarshal(b, out)
-		if a, ok := out.(answer); ok && err == nil {
-			err = a.validate()
-		}
+		err = json.Unmarshal(b, out) // Client.Do's value of the caller's
 	}
 	if err != nil {
 		return errMalformed(r, fmt.Sprintf("malformed response (status %d, %s): %v", resp.StatusCode, contentTypeOf(resp), err), err)

@@ -51,6 +51,8 @@ type recipeFields struct {
 	Title      string `json:"title"`
 }
 
+func (r *Recipe) decode(b []byte) error { return r.UnmarshalJSON(b) }
+
 func (r *Recipe) validate() error {
 	if r.ID == "" {
 		return errors.New(`recipe object has no "id" or "recipe_ulid"`)
@@ -135,6 +137,8 @@ func (c *ExecutionContract) UnmarshalJSON(b []byte) error {
 	*c = ExecutionContract{ContractVersion: version, StepOrder: w.StepOrder, Steps: w.Steps, Raw: bytes.Clone(b)}
 	return nil
 }
+
+func (c *ExecutionContract) decode(b []byte) error { return c.UnmarshalJSON(b) }
 
 // validate rejects a contract without a "steps" object.
 func (c *ExecutionContract) validate() error {

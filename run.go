@@ -30,14 +30,14 @@ type Run struct {
 // UnmarshalJSON decodes a run object and keeps it whole in Raw. id, recipe_id
 // and status must be strings; created_at and duration_ms are read leniently
 // (an unreadable value is left zero, and stays visible in Raw).
-func (r *Run) UnmarshalJSON(b []byte) error { return r.decode(b, false) }
+func (r *Run) UnmarshalJSON(b []byte) error { return r.decodeRaw(b, false) }
 
-// decodeOwned decodes an answer's body, which the pipeline read for this
-// run alone: Raw keeps it without a copy.
-func (r *Run) decodeOwned(b []byte) error { return r.decode(b, true) }
+// decode decodes an answer's body, which the pipeline read for this run
+// alone: Raw keeps it without a copy.
+func (r *Run) decode(b []byte) error { return r.decodeRaw(b, true) }
 
-// decode is UnmarshalJSON; owned says that b is the caller's to give away.
-func (r *Run) decode(b []byte, owned bool) error {
+// decodeRaw is UnmarshalJSON; owned says that b is the caller's to give away.
+func (r *Run) decodeRaw(b []byte, owned bool) error {
 	if isNull(b) {
 		return nil
 	}

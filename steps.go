@@ -42,6 +42,8 @@ func (s *RunSteps) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+func (s *RunSteps) decode(b []byte) error { return s.UnmarshalJSON(b) }
+
 // validate rejects an answer without a "steps" list.
 func (s *RunSteps) validate() error {
 	if s.Steps == nil {

@@ -3,6 +3,7 @@ package stewai
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +35,8 @@ type File struct {
 func (f *File) IngestSource(label string) IngestSource {
 	return FileSource(f.URI, label)
 }
+
+func (f *File) decode(b []byte) error { return json.Unmarshal(b, f) }
 
 func (f *File) validate() error {
 	if f.URI == "" {
