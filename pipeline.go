@@ -32,11 +32,7 @@ import (
 const (
 	maxErrorBodyBytes = 64 << 10 // error bodies kept in APIError.Body
 	drainLimit        = 256 << 10
-	maxRedirects      = 10
 )
-
-// errTooManyRedirects ends a chain of redirects within the API host.
-var errTooManyRedirects = errors.New("stopped after 10 redirects")
 
 func (jsonBody) contentType() string                   { return jsonContentType[0] }
 func (jsonBody) replayable(context.Context, bool) bool { return true }

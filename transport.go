@@ -3,6 +3,7 @@ package stewai
 import (
 	"container/list"
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -101,6 +102,12 @@ func chain(mw []config.Middleware, base http.RoundTripper) http.RoundTripper {
 	}
 	return rt
 }
+
+// maxRedirects bounds a chain of redirects within the API host.
+const maxRedirects = 10
+
+// errTooManyRedirects ends a chain of redirects within the API host.
+var errTooManyRedirects = errors.New("stopped after 10 redirects")
 
 // sameHostOnly returns a copy of hc (or of a default client) whose redirects
 // never leave base's scheme and host: the request carrying the key and the

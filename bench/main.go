@@ -3,7 +3,7 @@
 // doing the same work with the SDK or with net/http alone, to be timed as
 // whole processes (for instance with /usr/bin/time -v) side by side.
 //
-//	go build -o /tmp/benchcmd ./internal/benchcmd
+//	go build -o /tmp/benchcmd ./bench
 //	/tmp/benchcmd serve -dir /tmp/stewai-bench &   # writes addrs and cert.pem there
 //	/tmp/benchcmd waits  -dir /tmp/stewai-bench -impl sdk -proto h2 -n 10000
 //	/tmp/benchcmd waits  -dir /tmp/stewai-bench -impl raw -proto h2 -n 10000
