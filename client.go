@@ -141,7 +141,9 @@ type Middleware = func(req *http.Request, next MiddlewareNext) (*http.Response, 
 // WithMiddleware passes every request the client sends, polls and retries
 // included, through mw in the order given, the first outermost. The
 // middleware runs inside the client's transport: on the SDK's own, the
-// connection cap and the shared pollers stay as they are; with
+// connection cap and the shared pollers stay as they are (the cap applies
+// inside next: a middleware timing next also times the wait for a free
+// connection); with
 // WithHTTPClient it wraps the caller's transport the same way (the caller's
 // client is not changed). Given more than once, the lists add up. A nil
 // middleware is ErrInvalidParams.

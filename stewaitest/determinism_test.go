@@ -23,7 +23,7 @@ func scenario(t *testing.T, opts ...stewaitest.Option) string {
 		stewaitest.WithRecipe("flaky", stewaitest.Recipe{Final: stewai.StatusFailed}, stewaitest.Recipe{Duration: 3 * time.Second}),
 		stewaitest.WithFault(stewaitest.Fault{Method: "GET", Path: "runs/", Times: 2, Status: 503}),
 		stewaitest.OnRequest(func(r stewaitest.Request) {
-			seen = append(seen, fmt.Sprintf("%s %s %s", srv.Now().Format("15:04:05.000000"), r.Method, r.Path))
+			seen = append(seen, fmt.Sprintf("%s %s %s", r.Time.Format("15:04:05.000000"), r.Method, r.Path))
 		}),
 	)
 	srv = stewaitest.NewServer(opts...)

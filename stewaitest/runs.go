@@ -16,12 +16,13 @@ import (
 )
 
 // Recipe scripts what the runs of one recipe do. Recipes without a script
-// run the default recipe: queued, then running, then done 300 ms after
-// creation, with two steps that turn the inputs into a text output (step_1)
-// and a json output (step_2).
+// (never given to WithRecipe) run the default recipe, which moves with
+// time: queued, then running, then done 300 ms after creation, with two
+// steps that turn the inputs into a text output (step_1) and a json output
+// (step_2). A scripted Recipe{} is not that default: it moves by polls.
 //
-// A run reports Statuses in turn, then Final. By default it moves on with
-// each poll (GET runs/{id}/): the create answer shows Statuses[0], the first
+// A run of a scripted recipe reports Statuses in turn, then Final. Without
+// a Duration it moves on with each poll (GET runs/{id}/): the create answer shows Statuses[0], the first
 // poll Statuses[1], and so on, each repeated for PollsPerStatus polls; its
 // duration_ms counts 100 ms per poll. With a Duration it moves with the
 // server's clock instead: Statuses share the Duration equally, Final comes

@@ -341,6 +341,10 @@ type Request struct {
 	Status int
 	// Fault reports whether an injected fault shaped the answer.
 	Fault bool
+	// Time is when the request arrived, on the server's clock (virtual,
+	// unless WithRealTime): on the virtual clock the same test sees the
+	// same times on every run.
+	Time time.Time
 }
 
 // MaxLoggedRequests is how many requests the server's log keeps: Requests
@@ -555,7 +559,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fault, faulty := s.takeFault(r.Method, rel)
 	// The request is logged on arrival, and its outcome filled in before the
 	// client can see it: whatever the client does next is logged after it.
-	logged := Request{Method: r.Method, Path: rel, Query: r.URL.Query(), Header: r.Header.Clone(), Fault: faulty}
+	logged := Request{Method: r.Method, Path: rel, Query: r.URL.Query(), Header: r.Header.Clone(), Fault: faulty, Time: s.now()}
 	entry := s.arrive(logged)
 	status := 0 // as answered, for the access log
 	if s.accessLog != nil {

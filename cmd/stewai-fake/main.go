@@ -64,6 +64,7 @@ It prints the two variables that point a client at it; in another shell:
 
   export STEWAI_BASE_URL=http://127.0.0.1:8080/v1
   export STEWAI_API_KEY=sk-test-stewaitest
+  export STEWAI_RECIPE_ID=01JEXAMPLE00000000000000000
   go run ./examples/quickstart                    # the Go SDK
   stewai run 01JEXAMPLE00000000000000000          # the stewai command
 
@@ -150,10 +151,21 @@ func run(ctx context.Context, args []string, out, logw io.Writer) error {
 	}
 	srv := stewaitest.NewServer(append(opts, stewaitest.WithListener(l))...)
 	defer srv.Close()
-	fmt.Fprintf(out, "STEWAI_BASE_URL=%s\nSTEWAI_API_KEY=%s\n", srv.URL, srv.APIKey)
+	fmt.Fprintf(out, "STEWAI_BASE_URL=%s\nSTEWAI_API_KEY=%s\n", reachableURL(l.Addr(), srv.URL), srv.APIKey)
 	fmt.Fprintln(out, "# stewai-fake is serving; interrupt to stop")
 	<-ctx.Done()
 	return nil
+}
+
+// reachableURL is the base URL a client on this machine can use: a server
+// listening on every interface (0.0.0.0, [::]) is reached on loopback,
+// which clients let the key travel to over plain http://.
+func reachableURL(addr net.Addr, base string) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return base
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d/v1", tcp.Port)
 }
 
 // memoryHeadroom is the memory the command allows itself beyond the

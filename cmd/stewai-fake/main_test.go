@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"math"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -191,4 +192,22 @@ func TestMaxStoredBytesFlag(t *testing.T) {
 func TestMemoryLimit(t *testing.T) {
 	assert.Equal(t, int64(64<<20+24<<20), memoryLimit(64<<20), "the default store plus headroom")
 	assert.Equal(t, int64(math.MaxInt64), memoryLimit(math.MaxInt64-1), "no overflow")
+}
+
+// A server listening on every interface prints a loopback URL, which
+// clients accept over plain http://; any other address is printed as is.
+func TestReachableURL(t *testing.T) {
+	for _, tc := range []struct{ addr, base, want string }{
+		{"0.0.0.0:8080", "http://0.0.0.0:8080/v1", "http://127.0.0.1:8080/v1"},
+		{"[::]:9090", "http://[::]:9090/v1", "http://127.0.0.1:9090/v1"},
+		{"127.0.0.1:8080", "http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1"},
+	} {
+		addr, err := net.ResolveTCPAddr("tcp", tc.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := reachableURL(addr, tc.base); got != tc.want {
+			t.Errorf("%s: got %s, want %s", tc.addr, got, tc.want)
+		}
+	}
 }

@@ -526,6 +526,13 @@ func (c *cli) uploadCommand(o *options) *cobra.Command {
 				return usagef(cmd, "--folder %q: not a folder id (a ULID such as 01HZX3K7Q9V5M2N8P4R6T0W1YB)", o.folder)
 			}
 		}
+		// A file that cannot be read is a bad argument, found before any
+		// request, as --ingest-file's is.
+		if fi, err := os.Stat(args[0]); err != nil {
+			return usagef(cmd, "upload %v", err)
+		} else if !fi.Mode().IsRegular() {
+			return usagef(cmd, "upload %s: not a regular file", args[0])
+		}
 		return nil
 	}, func(ctx context.Context, args []string) error {
 		var opts []stewai.UploadOption
