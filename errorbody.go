@@ -114,12 +114,16 @@ func jsonText(v any, depth int) string {
 
 // oneLine collapses whitespace runs (newlines included) to single spaces and
 // truncates to maxMessageLen bytes on a rune boundary.
-func oneLine(s string) string {
+func oneLine(s string) string { return shortLine(s, maxMessageLen) }
+
+// shortLine is s on one line (runs of white space, newlines included, made
+// one space), cut to at most limit bytes on a rune boundary.
+func shortLine(s string, limit int) string {
 	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= maxMessageLen {
+	if len(s) <= limit {
 		return s
 	}
-	cut := maxMessageLen
+	cut := limit
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

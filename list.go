@@ -135,7 +135,7 @@ func all[T any](ctx context.Context, first int, fetch func(ctx context.Context, 
 // pagesSeen remembers the pages of one listing, by their next link and by
 // their results, to tell when the server sends one again.
 type pagesSeen struct {
-	byNext    map[string]int
+	byNext    map[[sha256.Size]byte]int // by a digest: links may be long
 	byResults map[[sha256.Size]byte]int
 }
 
@@ -144,7 +144,7 @@ type pagesSeen struct {
 // results are compared as received (from Raw), whatever else the page says.
 func (s *pagesSeen) add(n int, next string, raw []byte) error {
 	if s.byNext == nil {
-		s.byNext, s.byResults = map[string]int{}, map[[sha256.Size]byte]int{}
+		s.byNext, s.byResults = map[[sha256.Size]byte]int{}, map[[sha256.Size]byte]int{}
 	}
 	var w struct {
 		Results json.RawMessage `json:"results"`
@@ -153,14 +153,14 @@ func (s *pagesSeen) add(n int, next string, raw []byte) error {
 	sum := sha256.Sum256(w.Results)
 	prev, again := s.byResults[sum]
 	if !again && next != "" {
-		prev, again = s.byNext[next]
+		prev, again = s.byNext[sha256.Sum256([]byte(next))]
 	}
 	if again {
 		return fmt.Errorf("%w: list page %d repeats page %d (the server does not page by ?page=); stopped rather than loop", ErrMalformedResponse, n, prev)
 	}
 	s.byResults[sum] = n
 	if next != "" {
-		s.byNext[next] = n
+		s.byNext[sha256.Sum256([]byte(next))] = n
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package stewai
 
 import (
 	"context"
-	"errors"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -21,12 +20,9 @@ import (
 //   - WithPollRate: at most so many polls in a second, in the order the
 //     pollers start them (first come, first served).
 //
-// Both are checked on the poller, when a poll is about to be sent: a poll
-// that waited for a poller still sees a pause that began meanwhile.
-
-// errPaused is what a poll that was not sent, because the client's polls
-// are paused, tells its wait; the wait sleeps until the pause ends.
-var errPaused = errors.New("stewai: polls paused after a rate-limit answer")
+// Both are checked on the poller, when a poll is about to be sent, and the
+// poll waits there: a poll that waited for a poller still sees a pause that
+// began meanwhile, and polls held back go out in the order they came.
 
 // pause is the end of the client's pause of polls, on its clock.
 type pause struct {
@@ -65,12 +61,12 @@ const maxPollWindow = time.Duration(1 << 60)
 // them in any span of window (burst/rate seconds: a whole number of polls
 // per second gives at most that many in any second, all at once if they
 // are due at once). Slots are handed out in the order asked for and never
-// go back in time.
+// go back in time; a slot given back no longer counts.
 type rateGate struct {
 	mu     sync.Mutex
 	window time.Duration
-	slots  []time.Time // the last burst slots handed out, a ring
-	next   int         // the oldest slot in the ring
+	burst  int
+	slots  []time.Time // handed out and still within a window of now or later, in order
 }
 
 // newRateGate returns the gate of WithPollRate(perSecond), or nil for
@@ -84,7 +80,7 @@ func newRateGate(perSecond float64) *rateGate {
 	if w := float64(burst) / perSecond * float64(time.Second); w < float64(maxPollWindow) {
 		window = time.Duration(math.Ceil(w))
 	}
-	return &rateGate{window: window, slots: make([]time.Time, burst)}
+	return &rateGate{window: window, burst: burst}
 }
 
 // reserve returns the time, now or later, at which the next poll may go
@@ -93,18 +89,36 @@ func newRateGate(perSecond float64) *rateGate {
 func (g *rateGate) reserve(now, deadline time.Time) time.Time {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	// Slots a window old no longer bound anything.
+	old := 0
+	for old < len(g.slots) && !g.slots[old].Add(g.window).After(now) {
+		old++
+	}
+	g.slots = append(g.slots[:0], g.slots[old:]...)
 	slot := now
-	if oldest := g.slots[g.next]; !oldest.IsZero() {
-		slot = later(slot, oldest.Add(g.window))
+	if n := len(g.slots); n > 0 {
+		slot = later(slot, g.slots[n-1]) // never before a slot handed out
+		if n >= g.burst {
+			slot = later(slot, g.slots[n-g.burst].Add(g.window))
+		}
 	}
-	last := g.slots[(g.next+len(g.slots)-1)%len(g.slots)]
-	slot = later(slot, last)
-	if !slot.Before(deadline) {
-		return slot
+	if slot.Before(deadline) {
+		g.slots = append(g.slots, slot)
 	}
-	g.slots[g.next] = slot
-	g.next = (g.next + 1) % len(g.slots)
 	return slot
+}
+
+// release gives back a slot that reserve handed out and the poll did not
+// use, so that it holds back no later poll.
+func (g *rateGate) release(slot time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i := len(g.slots) - 1; i >= 0; i-- {
+		if g.slots[i].Equal(slot) {
+			g.slots = append(g.slots[:i], g.slots[i+1:]...)
+			return
+		}
+	}
 }
 
 func later(a, b time.Time) time.Time {
@@ -121,30 +135,48 @@ func (c *core) noteAnswer(status int, retryAfter time.Duration) {
 	}
 }
 
-// pace holds a poll on its poller until it may go out: it returns errPaused
-// while the client's polls are paused, and otherwise waits for the poll's
-// slot under WithPollRate, within the wait's deadline. A pause that begins
-// while it waits for its slot still holds the poll back.
+// pace holds a poll on its poller until it may go out, within the wait's
+// deadline: while the client's polls are paused it waits for the pause to
+// end, and under WithPollRate for the poll's slot. Holding its poller, the
+// poll keeps its place: pollers take polls in the order they were queued.
+// A slot the poll does not use (its wait ended, or a pause began while it
+// waited) is given back.
 func (c *core) pace(ctx context.Context, r *request, deadline time.Time) error {
 	clk := c.clock
-	if c.paused.left(clk.Now()) > 0 {
-		return errPaused
+	for {
+		now := clk.Now()
+		if left := c.paused.left(now); left > 0 {
+			if err := sleepUntil(ctx, clk, now, earlier(now.Add(left), deadline)); err != nil {
+				return errCanceled(r, err)
+			}
+			if !clk.Now().Before(deadline) {
+				return errNoTimeLeft(r)
+			}
+			continue
+		}
+		if c.gate == nil {
+			return nil
+		}
+		slot := c.gate.reserve(now, deadline)
+		if !slot.Before(deadline) {
+			return errNoTimeLeft(r)
+		}
+		if err := sleepUntil(ctx, clk, now, slot); err != nil {
+			c.gate.release(slot)
+			return errCanceled(r, err)
+		}
+		if c.paused.left(clk.Now()) == 0 {
+			return nil
+		}
+		c.gate.release(slot) // a pause began meanwhile: wait it out first
 	}
-	if c.gate == nil {
-		return nil
+}
+
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
 	}
-	now := clk.Now()
-	slot := c.gate.reserve(now, deadline)
-	if !slot.Before(deadline) {
-		return errNoTimeLeft(r)
-	}
-	if err := sleepUntil(ctx, clk, now, slot); err != nil {
-		return errCanceled(r, err)
-	}
-	if c.paused.left(clk.Now()) > 0 {
-		return errPaused
-	}
-	return nil
+	return a
 }
 
 // sleepUntil sleeps on clk from now until t.

@@ -215,7 +215,7 @@ func TestRateGate(t *testing.T) {
 	assert.Equal(t, epoch, g.reserve(epoch, far))
 	assert.Equal(t, epoch.Add(maxPollWindow), g.reserve(epoch, epoch.Add(maxPollWindow+1)), "no overflow")
 	g = newRateGate(1e9)
-	assert.Len(t, g.slots, maxPollBurst)
+	assert.Equal(t, maxPollBurst, g.burst)
 }
 
 // When the bound holds polls back, they go out in the order they fell due:
@@ -249,5 +249,67 @@ func TestPollRateKeepsTheOrderPollsFellDue(t *testing.T) {
 	assert.ElementsMatch(t, ids, first)
 	for i := len(ids); i+len(ids) <= 40; i += len(ids) {
 		assert.Equal(t, first, sequence[i:i+len(ids)], "round %d keeps the order the polls fell due", i/len(ids)+1)
+	}
+}
+
+// A poll held back by WithPollRate whose wait ends gives its slot back: a
+// later wait's poll is not held behind slots nobody uses.
+func TestPollRateSlotsOfEndedWaitsGoBack(t *testing.T) {
+	env := setup(t, WithPollRate(1))
+	env.mux.HandleFunc("GET /runs/{id}/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, runJSON(r.PathValue("id"), StatusDone))
+	})
+	ctx := testContext(t)
+	_, err := env.client.Runs.Get(ctx, "warm") // an answer lifts the pollers' bound
+	require.NoError(t, err)
+	ids := make([]string, 30)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("r%d", i)
+	}
+	for _, err := range env.client.Runs.WaitEach(ctx, ids) {
+		require.NoError(t, err)
+		break // the other 29 polls end while they wait for their slots
+	}
+	start := env.clock.Now()
+	_, err = env.client.Runs.Wait(ctx, "later")
+	require.NoError(t, err)
+	assert.LessOrEqual(t, env.clock.Now().Sub(start), time.Second, "at 1 poll a second, a lone poll goes out within a second")
+}
+
+// With WithPollRate binding and a 429 on every tenth request, the polls of
+// 200 waits stay evenly spread: a poll that meets the pause keeps its place
+// in line, so no wait goes much longer than its fair share (200 waits at 5
+// polls a second: 40 s) without a poll.
+func TestPollsStayFairThroughPauses(t *testing.T) {
+	env := setup(t, WithMaxConnsPerHost(4), WithPollRate(5))
+	var n atomic.Int64
+	var mu sync.Mutex
+	last, gap := map[string]time.Duration{}, map[string]time.Duration{}
+	env.mux.HandleFunc("GET /runs/{id}/", func(w http.ResponseWriter, r *http.Request) {
+		now, id := env.clock.Now().Sub(epoch), r.PathValue("id")
+		mu.Lock()
+		if l, ok := last[id]; ok && now-l > gap[id] {
+			gap[id] = now - l
+		}
+		last[id] = now
+		mu.Unlock()
+		if n.Add(1)%10 == 0 {
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusTooManyRequests, map[string]any{"detail": "slow down"})
+			return
+		}
+		writeJSON(w, http.StatusOK, runJSON(id, StatusRunning))
+	})
+	ids := make([]string, 200)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("r%d", i)
+	}
+	_, err := env.client.Runs.WaitAll(testContext(t), ids, WithTimeout(10*time.Minute))
+	require.ErrorIs(t, err, ErrWaitTimeout)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, last, 200, "every wait polled")
+	for _, id := range ids {
+		assert.LessOrEqual(t, gap[id], 60*time.Second, "run %s went %s without a poll", id, gap[id])
 	}
 }

@@ -288,8 +288,6 @@ func (w *waiter) follow(ctx context.Context, run *Run, seen func(*Run) bool) (*R
 				return outcome(run)
 			}
 			delay = schedule.next()
-		case err == errPaused: // a 429 paused the client's polls: sleep it out
-			delay = w.core.paused.left(clk.Now())
 		case transient(err) && ctx.Err() == nil:
 			lastErr = err
 			delay = retryDelay(err, schedule)
@@ -297,7 +295,7 @@ func (w *waiter) follow(ctx context.Context, run *Run, seen func(*Run) bool) (*R
 			return run, err
 		}
 		w.core.log.LogAttrs(ctx, slog.LevelDebug, "stewai: poll",
-			slog.String("run_id", w.runID), slog.String("status", statusOf(run)),
+			slog.String("run_id", w.runID), slog.String("status", w.statusOf(run)),
 			slog.Duration("next_delay", delay), slog.Bool("failed", err != nil))
 	}
 }
@@ -331,12 +329,8 @@ func (w *waiter) queued(ctx context.Context, deadline time.Time) func() (context
 // poll fetches the run once, within the wait's deadline: the wait is its
 // own retry schedule. It runs on one of the client's pollers, waiting for a
 // free one until the deadline at most, and then for the client's pace
-// (pace.go). While the client's polls are paused it sends nothing and
-// returns errPaused.
+// (pace.go): a pause after a 429, WithPollRate.
 func (w *waiter) poll(ctx context.Context, deadline time.Time) (*Run, error) {
-	if w.core.paused.left(w.core.clock.Now()) > 0 {
-		return nil, errPaused // not worth a place in the pollers' queue
-	}
 	r := &request{method: http.MethodGet, path: w.path, deadline: deadline, noRetry: true}
 	run := new(Run)
 	var err error
@@ -362,11 +356,7 @@ func (w *waiter) poll(ctx context.Context, deadline time.Time) (*Run, error) {
 
 // timeout is the error of a wait whose time ran out.
 func (w *waiter) timeout(run *Run, lastErr error) error {
-	te := &TimeoutError{RunID: w.runID, Timeout: w.cfg.timeout, Err: lastErr}
-	if run != nil {
-		te.LastStatus = run.Status
-	}
-	return te
+	return &TimeoutError{RunID: w.runID, Timeout: w.cfg.timeout, Err: lastErr, LastStatus: Status(w.statusOf(run))}
 }
 
 // outcome returns a terminal run, with a *RunError unless it is done.
@@ -377,9 +367,18 @@ func outcome(run *Run) (*Run, error) {
 	return run, nil
 }
 
-func statusOf(run *Run) string {
+// statusOf is the run's status as errors and log lines may show it: a
+// status this package does not know is the server's text, which is cut to
+// one short line and has the key cut out of it.
+func (w *waiter) statusOf(run *Run) string {
 	if run == nil {
 		return ""
 	}
-	return string(run.Status)
+	if run.Status.known() {
+		return string(run.Status)
+	}
+	return shortLine(redact(string(run.Status), w.core.apiKey()), maxStatusLen)
 }
+
+// maxStatusLen bounds an unknown status as errors and log lines show it.
+const maxStatusLen = 64

@@ -1,9 +1,12 @@
 package stewai
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -363,4 +366,25 @@ func TestWaitRetryAfterBounds(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A status this package does not know keeps the wait going; the server's
+// text then reaches the TimeoutError and the debug log only on one short
+// line, without the key, however the server echoes it.
+func TestUnknownStatusShownSafely(t *testing.T) {
+	var logs bytes.Buffer
+	env := setup(t, WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	env.mux.HandleFunc("GET /runs/r/", func(w http.ResponseWriter, r *http.Request) {
+		key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		status := "waiting on " + key + "\nlevel=ERROR msg=forged " + strings.Repeat("x", 1000)
+		writeJSON(w, http.StatusOK, map[string]any{"id": "r", "status": status})
+	})
+	_, err := env.client.Runs.Wait(testContext(t), "r", WithTimeout(2*time.Second))
+	var te *TimeoutError
+	require.ErrorAs(t, err, &te)
+	assert.NotContains(t, err.Error(), testKey)
+	assert.NotContains(t, err.Error(), "\n")
+	assert.Less(t, len(te.LastStatus), 100, "cut short")
+	assert.NotContains(t, logs.String(), testKey)
+	assert.NotContains(t, logs.String(), "\nlevel=ERROR msg=forged", "no forged log line")
 }

@@ -93,15 +93,24 @@ func newSchedule(initial, max time.Duration, factor, jitter float64, rand func()
 // floor is the shortest delay the next step can give, without moving the
 // schedule on: a delay below it would be faster than the schedule allows.
 func (s *schedule) floor() time.Duration {
-	return min(time.Duration(float64(s.cur)*(1-s.jitter)), s.max)
+	return durationOf(min(float64(s.cur)*(1-s.jitter), float64(s.max)))
 }
 
 // next returns the next delay and moves the schedule on.
 func (s *schedule) next() time.Duration {
-	spread := (2*s.rand() - 1) * s.jitter * float64(s.cur)
-	d := max(0, min(s.cur+time.Duration(spread), s.max))
-	s.cur = min(time.Duration(float64(s.cur)*s.factor), s.max)
-	return d
+	cur, top := float64(s.cur), float64(s.max)
+	d := max(0, min(cur+(2*s.rand()-1)*s.jitter*cur, top))
+	s.cur = durationOf(min(cur*s.factor, top))
+	return durationOf(d)
+}
+
+// durationOf converts a non-negative float64 of nanoseconds, computed so as
+// not to overflow, to a Duration, the longest one at most.
+func durationOf(ns float64) time.Duration {
+	if ns >= math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return time.Duration(ns)
 }
 
 // retryDelay is how long to wait after err before trying again, for calls

@@ -3,6 +3,7 @@ package stewai
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -171,4 +172,18 @@ func TestRequestTimeout(t *testing.T) {
 	assert.NotErrorIs(t, err, context.DeadlineExceeded, "the caller's context did not expire")
 	assert.Contains(t, err.Error(), "no complete answer within 10s")
 	assert.Equal(t, 0, env.clock.Timers(), "every attempt timer is stopped or fired")
+}
+
+// Intervals near the largest Duration neither overflow nor wrap to zero:
+// the schedule stays at its maximum.
+func TestScheduleDoesNotOverflow(t *testing.T) {
+	for _, r := range []float64{0, 0.5, 0.9, 0.999} {
+		s := newSchedule(math.MaxInt64, math.MaxInt64, 1.5, 0.2, func() float64 { return r })
+		for range 5 {
+			assert.Greater(t, s.next(), time.Duration(math.MaxInt64/2), "rand %v", r)
+		}
+		assert.Greater(t, s.floor(), time.Duration(0))
+	}
+	s := newSchedule(9e18, 9e18, 1.5, 0.2, func() float64 { return 0.9 })
+	assert.Greater(t, s.next(), time.Duration(0))
 }

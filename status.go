@@ -41,3 +41,8 @@ func (s Status) failure() error {
 	}
 	return nil
 }
+
+// known reports whether s is one of the statuses this package names.
+func (s Status) known() bool {
+	return s == StatusQueued || s == StatusRunning || s.IsTerminal()
+}

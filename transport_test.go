@@ -1,11 +1,14 @@
 package stewai
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -282,4 +285,62 @@ func TestReplacedDefaultTransportIsKept(t *testing.T) {
 		assert.NotPanics(t, c.CloseIdleConnections)
 	}
 	assert.Equal(t, int64(2), through.Load(), "every request went through the program's round tripper")
+}
+
+// clockLog is a slog.Handler that notes the virtual time of each record,
+// taken on the goroutine that logs it (within its call).
+type clockLog struct {
+	clock *testClock
+	mu    *sync.Mutex
+	at    *[]time.Duration
+}
+
+func (h clockLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h clockLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "stewai: poll" {
+		h.mu.Lock()
+		*h.at = append(*h.at, h.clock.Now().Sub(epoch))
+		h.mu.Unlock()
+	}
+	return nil
+}
+func (h clockLog) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h clockLog) WithGroup(string) slog.Handler      { return h }
+
+// A wait queued for a poller sees its deadline on time: when its queue
+// timer fires, its call wakes, and virtual time does not run on to the next
+// wake-up (a 30 s server hold) before the wait has reacted.
+func TestQueuedPollDeadlineOnTime(t *testing.T) {
+	var mu sync.Mutex
+	var polledAt []time.Duration
+	env := setup(t)
+	env.client.core.log = slog.New(clockLog{clock: env.clock, mu: &mu, at: &polledAt})
+	held := make(chan struct{})
+	env.mux.HandleFunc("GET /runs/slow/", func(w http.ResponseWriter, r *http.Request) {
+		close(held)
+		tag, _ := clock.Tagged(r)
+		_ = env.clock.SleepFor(r.Context(), tag, 30*time.Second) // a server 30 s slow
+		writeJSON(w, http.StatusOK, runJSON("slow", StatusDone))
+	})
+	ctx := testContext(t)
+	_, leave := env.clock.Enter(context.Background()) // time stands still while the waits line up
+	aDone := make(chan error, 1)
+	go func() { _, err := env.client.Runs.Wait(ctx, "slow"); aDone <- err }()
+	<-held // A's poll holds the only poller (no answer yet: a bound of 1)
+	bDone := make(chan error, 1)
+	go func() { _, err := env.client.Runs.Wait(ctx, "b", WithTimeout(5*time.Second)); bDone <- err }()
+	for queued := 0; queued != 1; {
+		p := env.client.core.pollers
+		p.mu.Lock()
+		queued = p.queue.Len()
+		p.mu.Unlock()
+		runtime.Gosched()
+	}
+	leave()
+	require.ErrorIs(t, <-bDone, ErrWaitTimeout)
+	require.NoError(t, <-aDone)
+	mu.Lock()
+	defer mu.Unlock()
+	require.NotEmpty(t, polledAt)
+	assert.Equal(t, 5*time.Second, polledAt[0], "B's queued poll gave up at its 5 s deadline")
 }

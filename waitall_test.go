@@ -176,10 +176,14 @@ func TestWaitEachLoopBodyOnTheClock(t *testing.T) {
 
 // break stops every poll at once: no goroutine stays, no poll follows.
 func TestWaitEachBreakStopsEveryPoll(t *testing.T) {
-	env := setup(t)
+	// Polls are counted as the client sends them: one sent just before the
+	// break may still reach the server after it, cancelled.
 	var polls atomic.Int64
-	env.mux.HandleFunc("GET /runs/{id}/", func(w http.ResponseWriter, r *http.Request) {
+	env := setup(t, WithMiddleware(func(r *http.Request, next MiddlewareNext) (*http.Response, error) {
 		polls.Add(1)
+		return next(r)
+	}))
+	env.mux.HandleFunc("GET /runs/{id}/", func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		status := StatusRunning
 		if id == "r0" {

@@ -55,11 +55,15 @@ type call struct {
 	idle     int  // Idle depth
 	rt       uint64
 	serverRT uint64 // the round trip the server holds on this clock
-	kicked   bool   // a timer fired during the round trip
+	kicked   bool   // a timer fired during the round trip or the idling
 }
 
+// isAsleep: a call is asleep in Sleep, and while it is idle or its round
+// trip is held by the server, until one of its timers fires: then its
+// goroutine has something to do (the timer ended what it waited for), and
+// time must stand still until it has done it.
 func (c *call) isAsleep() bool {
-	return c.sleeping || c.idle > 0 || (c.rt != 0 && c.serverRT == c.rt && !c.kicked)
+	return c.sleeping || ((c.idle > 0 || c.rt != 0 && c.serverRT == c.rt) && !c.kicked)
 }
 
 type callKey struct{ v *Virtual }
@@ -107,6 +111,9 @@ func (v *Virtual) Idle(ctx context.Context) (resume func()) {
 		return func() {}
 	}
 	v.mu.Lock()
+	if c.idle == 0 && c.rt == 0 {
+		c.kicked = false // a new idling: no timer has fired in it yet
+	}
 	c.idle++
 	v.update(c)
 	v.mu.Unlock()
