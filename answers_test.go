@@ -2,7 +2,9 @@ package stewai
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -92,5 +94,26 @@ func TestEveryAnswerAcceptsTheSmallestRightShape(t *testing.T) {
 			}
 			assert.NoError(t, err)
 		})
+	}
+}
+
+// A malformed answer that echoes the key: the key is in no part of the
+// error's chain, and a long Content-Type is cut short in the message.
+func TestMalformedAnswerKeepsNoServerTextInItsChain(t *testing.T) {
+	env := setup(t)
+	env.mux.HandleFunc("GET /runs/r/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; x="+strings.Repeat("y", 10000))
+		_, _ = w.Write([]byte(`{"id":7,"status":"` + strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ") + `"}`))
+	})
+	_, err := env.client.Runs.Get(testContext(t), "r")
+	require.ErrorIs(t, err, ErrMalformedResponse)
+	assert.Less(t, len(err.Error()), 500)
+	for e := error(err); e != nil; e = errors.Unwrap(e) {
+		assert.NotContains(t, e.Error(), testKey)
+		if multi, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, inner := range multi.Unwrap() {
+				assert.NotContains(t, inner.Error(), testKey)
+			}
+		}
 	}
 }

@@ -377,19 +377,24 @@ func decodeAnswer(r *request, resp *http.Response, b []byte, out any) error {
 		}
 		return errMalformed(r, fmt.Sprintf("malformed response: empty body (status %d)", resp.StatusCode), nil)
 	}
-	var err error
+	var err, cause error
 	if a, ok := out.(answer); ok {
 		// Handing the body over directly spares json.Unmarshal two passes
 		// of its own (one to check it, one to skip over it) before it calls
 		// the same decoding.
 		if err = a.decode(b); err == nil {
-			err = a.validate()
+			err = a.validate() // its text may quote the server: not kept as a cause
+		} else {
+			cause = err
 		}
 	} else {
 		err = json.Unmarshal(b, out) // Client.Do's value of the caller's
+		cause = err
 	}
 	if err != nil {
-		return errMalformed(r, fmt.Sprintf("malformed response (status %d, %s): %v", resp.StatusCode, contentTypeOf(resp), err), err)
+		// The message, whose server text is redacted, says it all; a
+		// decoding error stays reachable with errors.As.
+		return errMalformed(r, fmt.Sprintf("malformed response (status %d, %s): %v", resp.StatusCode, contentTypeOf(resp), err), cause)
 	}
 	return nil
 }
@@ -426,9 +431,11 @@ func isTimeout(err error) bool {
 	return errors.As(err, &t) && t.Timeout() || errors.Is(err, context.DeadlineExceeded)
 }
 
+// contentTypeOf is the answer's Content-Type for an error message, on one
+// short line.
 func contentTypeOf(resp *http.Response) string {
 	if ct := resp.Header.Get("Content-Type"); ct != "" {
-		return ct
+		return shortLine(ct, 100)
 	}
 	return "no content type"
 }
