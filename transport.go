@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/stewai/stewai-go/internal/config"
 )
@@ -175,6 +176,9 @@ type pollers struct {
 	limit   int       // how many polls may run at once now
 	running int       // pollers running
 	queue   list.List // of *pollJob, waiting for a poller
+	// bound mirrors limit for answered's fast path: most answers come
+	// over the protocol the last one did, and change nothing.
+	bound atomic.Int64
 }
 
 // pollJob is one poll to run and the channel its end is told on.
@@ -187,7 +191,9 @@ type pollJob struct {
 
 // newPollers returns pollers for a transport that allows conns connections.
 func newPollers(conns int) *pollers {
-	return &pollers{h1: max(1, conns-1), limit: 1}
+	p := &pollers{h1: max(1, conns-1), limit: 1}
+	p.bound.Store(1)
+	return p
 }
 
 // protocolOf is the major version of the protocol an answer really came
@@ -209,12 +215,16 @@ func (p *pollers) answered(protoMajor int) {
 	if protoMajor >= 2 {
 		limit = h2PollStreams
 	}
+	if p.bound.Load() == int64(limit) {
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if limit == p.limit {
 		return
 	}
 	p.limit = limit
+	p.bound.Store(int64(limit))
 	for p.running < p.limit && p.queue.Len() > 0 {
 		p.running++
 		go p.work(p.take())
