@@ -82,6 +82,8 @@ type testEnv struct {
 	server   *httptest.Server
 	requests atomic.Int64 // HTTP requests received
 	conns    atomic.Int64 // connections accepted
+	open     atomic.Int64 // connections open now
+	maxOpen  atomic.Int64 // the most connections open at once
 }
 
 func setup(t testing.TB, opts ...Option) *testEnv {
@@ -97,8 +99,14 @@ func setup(t testing.TB, opts ...Option) *testEnv {
 		http.StripPrefix("/v1", env.mux).ServeHTTP(w, r)
 	}))
 	env.server.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
+		switch s {
+		case http.StateNew:
 			env.conns.Add(1)
+			n := env.open.Add(1)
+			for m := env.maxOpen.Load(); n > m && !env.maxOpen.CompareAndSwap(m, n); m = env.maxOpen.Load() {
+			}
+		case http.StateClosed, http.StateHijacked:
+			env.open.Add(-1)
 		}
 	}
 	env.server.Start()

@@ -96,7 +96,7 @@ func TestMiddlewareKeepsTheConnectionCap(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(600), seen.Load(), "every poll through the middleware")
 	assert.Equal(t, env.requests.Load(), seen.Load())
-	assert.LessOrEqual(t, env.conns.Load(), int64(3), "the connection cap holds")
+	assert.LessOrEqual(t, env.maxOpen.Load(), int64(3), "the connection cap holds")
 	assert.LessOrEqual(t, most.Load(), int64(2), "the pollers' bound holds: one connection stays free for other calls")
 }
 

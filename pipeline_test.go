@@ -178,7 +178,12 @@ func TestDefaultTransportCapsConnections(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Equal(t, int64(500), env.requests.Load())
-	assert.LessOrEqual(t, env.conns.Load(), int64(8), "never more connections than the cap")
+	assert.LessOrEqual(t, env.maxOpen.Load(), int64(8), "never more connections open at once than the cap")
+	// Bursts reuse idle connections: without the idle pool sized to the cap,
+	// 500 calls from 100 goroutines dial hundreds. (Under a heavy load the
+	// transport may close and replace one now and then: open at once is the
+	// cap's measure.)
+	assert.LessOrEqual(t, env.conns.Load(), int64(16), "connections reused")
 	env.client.CloseIdleConnections()
 
 	_, err := NewClient(WithAPIKey(testKey), WithHTTPClient(&http.Client{}), WithMaxConnsPerHost(4))

@@ -108,18 +108,35 @@ func BenchmarkConcurrentWaits(b *testing.B) {
 	}
 }
 
-// countingListener counts the connections a server accepts.
+// countingListener counts the connections a server accepts, and the most
+// open at once.
 type countingListener struct {
 	net.Listener
-	conns atomic.Int64
+	conns, open, maxOpen atomic.Int64
 }
 
 func (l *countingListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
-	if err == nil {
-		l.conns.Add(1)
+	if err != nil {
+		return c, err
 	}
-	return c, err
+	l.conns.Add(1)
+	n := l.open.Add(1)
+	for m := l.maxOpen.Load(); n > m && !l.maxOpen.CompareAndSwap(m, n); m = l.maxOpen.Load() {
+	}
+	return &countedConn{Conn: c, l: l}, nil
+}
+
+// countedConn tells its listener when it closes.
+type countedConn struct {
+	net.Conn
+	l    *countingListener
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() { c.l.open.Add(-1) })
+	return c.Conn.Close()
 }
 
 func countingServer(t *testing.T, opts ...stewaitest.Option) (*stewaitest.Server, *countingListener) {
@@ -144,7 +161,8 @@ func TestServerClientCapsConnections(t *testing.T) {
 		require.NoError(t, errs[i], "run %d", i)
 		assert.Equal(t, stewai.StatusDone, runs[i].Status)
 	}
-	assert.LessOrEqual(t, ln.conns.Load(), int64(2), "50 waits over at most 2 connections")
+	assert.LessOrEqual(t, ln.maxOpen.Load(), int64(2), "50 waits over at most 2 connections at once")
+	assert.LessOrEqual(t, ln.conns.Load(), int64(4), "and those reused, not dialled anew")
 }
 
 // Two hundred waits with ten-minute timeouts over four connections, of
@@ -169,7 +187,8 @@ func TestServerClientManyLongWaits(t *testing.T) {
 		require.NoError(t, errs[i], "run %d", i)
 		assert.Equal(t, int64(120_000), runs[i].DurationMS, "run %d took its scripted two minutes", i)
 	}
-	assert.LessOrEqual(t, ln.conns.Load(), int64(4))
+	assert.LessOrEqual(t, ln.maxOpen.Load(), int64(4), "at most 4 connections at once")
+	assert.LessOrEqual(t, ln.conns.Load(), int64(8), "and those reused, not dialled anew")
 }
 
 // A client made by hand, not by Server.Client, is not on the server's
