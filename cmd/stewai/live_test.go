@@ -111,7 +111,9 @@ func TestLiveLineInTerminal(t *testing.T) {
 				assert.GreaterOrEqual(t, len(spinners), 3, "the spinner turns")
 				assert.True(t, statuses["running"] && statuses["done"], "%v", statuses)
 				assert.Positive(t, steps, "the current step is shown")
-				assert.Regexp(t, `step 1/3 Fetch sources  run `, out)
+				// Which step a poll lands on depends on the machine's load
+				// (the fake runs in real time); that one is shown, numbered.
+				assert.Regexp(t, `step [123]/3 (Fetch sources|Summarize[^\r\n]*|Extract)  run `, out)
 			} else {
 				assert.Contains(t, out, "…", "cut to the width")
 			}
