@@ -138,9 +138,8 @@ func TestScripts(t *testing.T) {
 					ts.Fatalf("exit status 2 after %d requests, want none sent", sent)
 				}
 			},
-			"fault":    faultCmd,
-			"fakestop": func(ts *testscript.TestScript, _ bool, _ []string) { ts.Value(fakeKey{}).(*stewaitest.Server).Close() },
-			"signal":   signalCmd,
+			"fault":  faultCmd,
+			"signal": signalCmd,
 		},
 	})
 }
