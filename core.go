@@ -90,5 +90,7 @@ type body interface {
 type jsonBody []byte
 
 func (b jsonBody) open(context.Context) (io.Reader, error) { return bytes.NewReader(b), nil }
-
-func (b jsonBody) size() int64 { return int64(len(b)) }
+func (b jsonBody) size() int64                             { return int64(len(b)) }
+func (jsonBody) contentType() string                       { return jsonContentType[0] }
+func (jsonBody) replayable(context.Context, bool) bool     { return true }
+func (jsonBody) streams() bool                             { return false }

@@ -34,10 +34,6 @@ const (
 	drainLimit        = 256 << 10
 )
 
-func (jsonBody) contentType() string                   { return jsonContentType[0] }
-func (jsonBody) replayable(context.Context, bool) bool { return true }
-func (jsonBody) streams() bool                         { return false }
-
 // do sends r, retrying what is transient, and decodes a 2xx JSON answer into
 // out (when out is not nil). Its errors are an *APIError for non-2xx
 // answers, or a *requestError (network failure, timeout, malformed or

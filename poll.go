@@ -294,9 +294,11 @@ func (w *waiter) follow(ctx context.Context, run *Run, seen func(*Run) bool) (*R
 		default:
 			return run, err
 		}
-		w.core.log.LogAttrs(ctx, slog.LevelDebug, "stewai: poll",
-			slog.String("run_id", w.runID), slog.String("status", w.statusOf(run)),
-			slog.Duration("next_delay", delay), slog.Bool("failed", err != nil))
+		if w.core.log.Enabled(ctx, slog.LevelDebug) { // built only when taken: polls are many
+			w.core.log.LogAttrs(ctx, slog.LevelDebug, "stewai: poll",
+				slog.String("run_id", w.runID), slog.String("status", w.statusOf(run)),
+				slog.Duration("next_delay", delay), slog.Bool("failed", err != nil))
+		}
 	}
 }
 

@@ -120,13 +120,13 @@ func TestPollersBoundFollowsTheProtocol(t *testing.T) {
 func TestPollersHTTP1Bound(t *testing.T) {
 	for conns, want := range map[int]int{1: 1, 2: 1, 4: 3, DefaultMaxConnsPerHost: DefaultMaxConnsPerHost - 1, maxConnsLimit: maxConnsLimit - 1} {
 		p := newPollers(conns)
-		assert.Equal(t, 1, p.limit, "%d connections: one poll before any answer", conns)
+		assert.Equal(t, 1, p.bound(), "%d connections: one poll before any answer", conns)
 		p.answered(1)
-		assert.Equal(t, want, p.limit, "%d connections over HTTP/1.1", conns)
+		assert.Equal(t, want, p.bound(), "%d connections over HTTP/1.1", conns)
 		p.answered(2)
-		assert.Equal(t, h2PollStreams, p.limit, "%d connections over HTTP/2", conns)
+		assert.Equal(t, h2PollStreams, p.bound(), "%d connections over HTTP/2", conns)
 		p.answered(1)
-		assert.Equal(t, want, p.limit, "%d connections, HTTP/1.1 again", conns)
+		assert.Equal(t, want, p.bound(), "%d connections, HTTP/1.1 again", conns)
 	}
 }
 

@@ -173,12 +173,12 @@ const h2PollStreams = 64
 type pollers struct {
 	mu      sync.Mutex
 	h1      int       // the bound over HTTP/1.1
-	limit   int       // how many polls may run at once now
 	running int       // pollers running
 	queue   list.List // of *pollJob, waiting for a poller
-	// bound mirrors limit for answered's fast path: most answers come
+	// limit is how many polls may run at once now. It changes under mu,
+	// and is read without it by answered's fast path: most answers come
 	// over the protocol the last one did, and change nothing.
-	bound atomic.Int64
+	limit atomic.Int64
 }
 
 // pollJob is one poll to run and the channel its end is told on.
@@ -191,8 +191,8 @@ type pollJob struct {
 
 // newPollers returns pollers for a transport that allows conns connections.
 func newPollers(conns int) *pollers {
-	p := &pollers{h1: max(1, conns-1), limit: 1}
-	p.bound.Store(1)
+	p := &pollers{h1: max(1, conns-1)}
+	p.limit.Store(1)
 	return p
 }
 
@@ -215,21 +215,23 @@ func (p *pollers) answered(protoMajor int) {
 	if protoMajor >= 2 {
 		limit = h2PollStreams
 	}
-	if p.bound.Load() == int64(limit) {
+	if p.bound() == limit {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if limit == p.limit {
+	if p.bound() == limit {
 		return
 	}
-	p.limit = limit
-	p.bound.Store(int64(limit))
-	for p.running < p.limit && p.queue.Len() > 0 {
+	p.limit.Store(int64(limit))
+	for p.running < limit && p.queue.Len() > 0 {
 		p.running++
 		go p.work(p.take())
 	}
 }
+
+// bound is how many polls may run at once now.
+func (p *pollers) bound() int { return int(p.limit.Load()) }
 
 // take removes the first waiting job from the queue. p.mu is held.
 func (p *pollers) take() *pollJob {
@@ -248,7 +250,7 @@ func (p *pollers) take() *pollJob {
 func (p *pollers) run(poll func(), done chan struct{}, queued func() (ctx context.Context, end func())) bool {
 	job := &pollJob{poll: poll, done: done}
 	p.mu.Lock()
-	if p.running < p.limit && p.queue.Len() == 0 {
+	if p.running < p.bound() && p.queue.Len() == 0 {
 		p.running++
 		job.taken = true
 		p.mu.Unlock()
@@ -287,7 +289,7 @@ func (p *pollers) work(job *pollJob) {
 		job.poll()
 		p.mu.Lock()
 		var next *pollJob
-		if p.running > p.limit || p.queue.Len() == 0 {
+		if p.running > p.bound() || p.queue.Len() == 0 {
 			p.running--
 		} else {
 			next = p.take()

@@ -95,7 +95,7 @@ func (g *pollRig) run(t *testing.T, c *Client, conns, limit int) {
 	t.Helper()
 	ctx := testContext(t)
 	c.core.pollers.mu.Lock()
-	got := c.core.pollers.limit
+	got := c.core.pollers.bound()
 	c.core.pollers.mu.Unlock()
 	require.Equal(t, limit, got, "the pollers' bound after the first answers")
 
@@ -133,7 +133,7 @@ func (g *pollRig) run(t *testing.T, c *Client, conns, limit int) {
 	g.mu.Unlock()
 	p := c.core.pollers
 	p.mu.Lock()
-	assert.Equal(t, conns-1, p.limit, "the HTTP/1.1 answers brought the bound back down")
+	assert.Equal(t, conns-1, p.bound(), "the HTTP/1.1 answers brought the bound back down")
 	assert.Zero(t, p.running, "no poller left")
 	p.mu.Unlock()
 }
