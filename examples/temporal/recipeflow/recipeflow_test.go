@@ -54,6 +54,18 @@ type attempt struct {
 	createKey string                   // the idempotency key a CreateRun attempt derives
 }
 
+// completedRun runs RunRecipeWorkflow for req and returns its result,
+// failing the test unless the workflow completed without an error.
+func (h *harness) completedRun(t *testing.T, req recipeflow.RunRequest) recipeflow.RunResult {
+	t.Helper()
+	h.env.ExecuteWorkflow(recipeflow.RunRecipeWorkflow, req)
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	var res recipeflow.RunResult
+	require.NoError(t, h.env.GetWorkflowResult(&res))
+	return res
+}
+
 func newHarness(t *testing.T, srv *stewaitest.Server, configure ...func(*recipeflow.Activities)) *harness {
 	t.Helper()
 	acts := &recipeflow.Activities{Client: srv.Client()}
@@ -141,14 +153,10 @@ func TestRunRecipeWorkflow(t *testing.T) {
 	defer srv.Close()
 	h := newHarness(t, srv)
 
-	h.env.ExecuteWorkflow(recipeflow.RunRecipeWorkflow, recipeflow.RunRequest{
+	res := h.completedRun(t, recipeflow.RunRequest{
 		RecipeID: "digest",
 		Inputs:   map[string]string{"company_name": "Acme Corp"},
 	})
-	require.True(t, h.env.IsWorkflowCompleted())
-	require.NoError(t, h.env.GetWorkflowError())
-	var res recipeflow.RunResult
-	require.NoError(t, h.env.GetWorkflowResult(&res))
 
 	runs := runIDs(srv)
 	require.Len(t, runs, 1)
@@ -232,11 +240,7 @@ func TestCreateAnswerLostIsRetriedIntoOneRun(t *testing.T) {
 	defer srv.Close()
 	h := newHarness(t, srv)
 
-	h.env.ExecuteWorkflow(recipeflow.RunRecipeWorkflow, recipeflow.RunRequest{RecipeID: "digest"})
-	require.True(t, h.env.IsWorkflowCompleted())
-	require.NoError(t, h.env.GetWorkflowError())
-	var res recipeflow.RunResult
-	require.NoError(t, h.env.GetWorkflowResult(&res))
+	res := h.completedRun(t, recipeflow.RunRequest{RecipeID: "digest"})
 
 	assert.Len(t, h.started("CreateRun"), 2, "the first attempt lost its answer, the second got it")
 	runs := runIDs(srv)
@@ -275,11 +279,7 @@ func TestWaitFailingMidwayResumesTheSameRun(t *testing.T) {
 	defer srv.Close()
 	h := newHarness(t, srv)
 
-	h.env.ExecuteWorkflow(recipeflow.RunRecipeWorkflow, recipeflow.RunRequest{RecipeID: "slow"})
-	require.True(t, h.env.IsWorkflowCompleted())
-	require.NoError(t, h.env.GetWorkflowError())
-	var res recipeflow.RunResult
-	require.NoError(t, h.env.GetWorkflowResult(&res))
+	res := h.completedRun(t, recipeflow.RunRequest{RecipeID: "slow"})
 
 	runs := runIDs(srv)
 	require.Len(t, runs, 1)
