@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"sync/atomic"
 	"time"
+
+	"github.com/stewai/stewai-go/internal/clock"
 )
 
 // The one request pipeline. Every call of every service, and Client.Do,
@@ -307,7 +309,7 @@ func (c *core) readAnswer(ctx, actx context.Context, r *request, resp *http.Resp
 	if actx.Err() != nil {
 		// The attempt's timeout covers the whole exchange: an answer that
 		// completes after it fired is not taken, however it raced in.
-		return nil, c.transportFailure(ctx, actx, r, context.Cause(actx), timeout)
+		return nil, c.transportFailure(ctx, actx, r, clock.Cause(actx), timeout)
 	}
 	if !success {
 		// The status line is in: even a body cut short tells the outcome.
@@ -408,7 +410,7 @@ func (c *core) transportFailure(ctx, actx context.Context, r *request, err error
 	switch {
 	case ctx.Err() != nil:
 		e = errCanceled(r, ctx.Err())
-	case context.Cause(actx) == ErrRequestTimeout:
+	case clock.Cause(actx) == ErrRequestTimeout:
 		e = errTimedOut(r, timeout)
 	case isTimeout(err):
 		e = errClientTimeout(r, err)

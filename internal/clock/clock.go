@@ -16,8 +16,8 @@ type Clock interface {
 	// ctx.Err() at once.
 	Sleep(ctx context.Context, d time.Duration) error
 	// WithTimeout returns a copy of ctx that is cancelled with cause once d
-	// has passed on this clock (context.Cause then returns cause), or when
-	// ctx is. The returned cancel releases its resources; call it when done.
+	// has passed on this clock (Cause, not context.Cause, then returns
+	// cause), or when ctx is. The returned cancel releases its resources; call it when done.
 	WithTimeout(ctx context.Context, d time.Duration, cause error) (context.Context, context.CancelFunc)
 	// Jitter returns a number in [0, 1) for the jitter of retry and poll
 	// schedules. A Virtual clock draws it from a seeded source, so that a
@@ -67,7 +67,13 @@ func (realClock) Enter(ctx context.Context) (context.Context, func()) { return c
 func (realClock) Idle(context.Context) func()                         { return noop }
 func (realClock) Jitter() float64                                     { return rand.Float64() }
 
-// WithTimeout is context.WithTimeoutCause: a runtime timer, no goroutine.
+// WithTimeout is context.WithTimeoutCause made cheaper: one runtime timer
+// serves every deadline (deadline.go). Inside a testing/synctest bubble,
+// whose time is the bubble's own, it is context.WithTimeoutCause.
 func (realClock) WithTimeout(ctx context.Context, d time.Duration, cause error) (context.Context, context.CancelFunc) {
-	return context.WithTimeoutCause(ctx, d, cause)
+	now := time.Now()
+	if now == now.Round(0) { // no monotonic reading: a synctest bubble
+		return context.WithTimeoutCause(ctx, d, cause)
+	}
+	return withDeadline(realDog, ctx, now, d, cause)
 }
