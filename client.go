@@ -342,6 +342,7 @@ func newCore(s *config.Settings) (*core, error) {
 		apiKey:           func() string { return key },
 		authHeader:       func() []string { return auth },
 		uaHeader:         []string{ua},
+		base:             base,
 		baseURL:          base.String(),
 		http:             sameHostOnly(hc, base),
 		maxRetries:       s.MaxRetries,

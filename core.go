@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync/atomic"
 	"time"
 
@@ -28,7 +29,8 @@ type core struct {
 	// by every request and only read: a RoundTripper must not change them.
 	authHeader       func() []string
 	uaHeader         []string
-	baseURL          string // normalized: ends with "/"
+	base             *url.URL // normalized: its path ends with "/"; never changed
+	baseURL          string   // base's text
 	http             *http.Client
 	maxRetries       int
 	requestTimeout   time.Duration

@@ -162,3 +162,32 @@ func FuzzRedactCut(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRequestURL: for any path and query, the URL of the request is what
+// url.Parse gives for the joined text, or an error where it gives one.
+func FuzzRequestURL(f *testing.F) {
+	for _, s := range [][2]string{{"runs/x/", ""}, {"runs/a%2Fb/", "page=2"}, {"a b", "q=#"}, {"%zz", ""}, {"runs/", "x=%E2%9C%93"}} {
+		f.Add(s[0], s[1])
+	}
+	base, err := normalizeBaseURL("https://api.stewai.com/v1", false)
+	if err != nil {
+		f.Fatal(err)
+	}
+	baseText := base.String()
+	f.Fuzz(func(t *testing.T, path, query string) {
+		want, werr := parsedURL(t, baseText, path, query)
+		got, gerr := requestURL(base, baseText, &request{path: path, query: query})
+		if werr != nil {
+			if gerr == nil {
+				t.Fatalf("%q ? %q: url.Parse fails (%v), requestURL gives %v", path, query, werr, got.String())
+			}
+			return
+		}
+		if gerr != nil {
+			t.Fatalf("%q ? %q: %v", path, query, gerr)
+		}
+		if *want != got {
+			t.Fatalf("%q ? %q:\n got %#v\nwant %#v", path, query, got, *want)
+		}
+	})
+}

@@ -24,10 +24,10 @@ const (
 // suffix, so that no id reaches another path or adds a query. what names
 // the id in the error for an empty or dot id.
 func idPath(collection, what, id, suffix string) (string, error) {
-	if strings.TrimSpace(id) == "" {
-		return "", invalidf("%s is empty", what)
-	}
 	if !usableID(id) {
+		if strings.TrimSpace(id) == "" {
+			return "", invalidf("%s is empty", what)
+		}
 		return "", invalidf("%s %q is not an id", what, id)
 	}
 	return collection + url.PathEscape(id) + "/" + suffix, nil

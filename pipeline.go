@@ -1,7 +1,6 @@
 package stewai
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -230,13 +229,12 @@ func (p progressWriter) Write(b []byte) (int, error) {
 // newHTTPRequest builds the HTTP request for one attempt of r: the URL
 // below the base, the body opened afresh, and the headers.
 func (c *core) newHTTPRequest(ctx context.Context, r *request, progress func()) (*http.Request, error) {
-	target := c.baseURL + r.path
-	if r.query != "" {
-		target += "?" + r.query
+	u, err := requestURL(c.base, c.baseURL, r)
+	if err != nil {
+		return nil, errBuild(r, err)
 	}
 	var rd io.Reader
 	if r.body != nil {
-		var err error
 		if rd, err = r.body.open(ctx); err != nil {
 			return nil, errBuild(r, err)
 		}
@@ -246,7 +244,7 @@ func (c *core) newHTTPRequest(ctx context.Context, r *request, progress func()) 
 		r.reached.Store(false)
 		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { r.reached.Store(true) }})
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, target, rd)
+	req, err := newRequestAt(ctx, r.method, u, rd)
 	if err != nil {
 		return nil, errBuild(r, err)
 	}
@@ -442,5 +440,16 @@ func contentTypeOf(resp *http.Response) string {
 func isNull(b []byte) bool { return string(trimJSONSpace(b)) == "null" }
 
 // trimJSONSpace trims what JSON counts as white space, and nothing else:
-// "\v" or U+00A0 around a value make it invalid, not null.
-func trimJSONSpace(b []byte) []byte { return bytes.Trim(b, " \t\r\n") }
+// "\v" or U+00A0 around a value make it invalid, not null. (A loop:
+// bytes.Trim builds its set of bytes on every call.)
+func trimJSONSpace(b []byte) []byte {
+	for len(b) > 0 && isJSONSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isJSONSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }

@@ -44,7 +44,7 @@ func (r *Run) decodeRaw(b []byte, owned bool) error {
 	var w struct {
 		ID         string      `json:"id"`
 		RecipeID   string      `json:"recipe_id"`
-		Status     Status      `json:"status"`
+		Status     string      `json:"status"` // a plain string: decoded without looking for methods
 		CreatedAt  lenientTime `json:"created_at"`
 		DurationMS lenientInt  `json:"duration_ms"`
 	}
@@ -57,7 +57,7 @@ func (r *Run) decodeRaw(b []byte, owned bool) error {
 	} else {
 		raw = bytes.Clone(raw)
 	}
-	*r = Run{ID: w.ID, RecipeID: w.RecipeID, Status: w.Status, CreatedAt: w.CreatedAt.t,
+	*r = Run{ID: w.ID, RecipeID: w.RecipeID, Status: Status(w.Status), CreatedAt: w.CreatedAt.t,
 		DurationMS: int64(w.DurationMS), Raw: raw}
 	return nil
 }
