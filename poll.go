@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/stewai/stewai-go/internal/clock"
 )
 
 // WaitOption configures how Create and Wait wait for a run to end.
@@ -176,11 +178,26 @@ type waiter struct {
 	runID string
 	path  string
 	cfg   waitConfig
-	// polled is told when a poll run on the client's pollers has ended.
-	polled chan struct{}
 	// deadline, when set, ends the wait instead of its timeout from its
 	// start: the waits of WaitAll and WaitEach share one.
 	deadline time.Time
+
+	// The poll under way, reused from poll to poll (a wait's polls never
+	// overlap, and a wait makes thousands): its request, context and
+	// outcome, and the job that hands it to the client's pollers, whose
+	// functions are w's methods, made into values once.
+	req       request
+	job       pollJob
+	pctx      context.Context
+	got       *Run
+	err       error
+	endQueued func()
+	// qctx bounds a poll's waiting for a poller by the wait's deadline
+	// (see queued); qcancel releases it; resume ends the idling on the
+	// clock of the poll waiting.
+	qctx    context.Context
+	qcancel context.CancelFunc
+	resume  func()
 }
 
 // deadlineFrom is the wait's deadline when it starts at now.
@@ -205,7 +222,11 @@ func newWaiter(c *core, runID string, cfg waitConfig) (*waiter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &waiter{core: c, runID: runID, path: path, cfg: cfg, polled: make(chan struct{}, 1)}, nil
+	w := &waiter{core: c, runID: runID, path: path, cfg: cfg,
+		req: request{method: http.MethodGet, path: path, noRetry: true}}
+	w.job = pollJob{poll: w.fetch, done: make(chan struct{}, 1), queued: w.queued}
+	w.endQueued = w.queuedEnds
+	return w, nil
 }
 
 // errStopped ends a loop whose observer asked it to stop.
@@ -253,6 +274,7 @@ func (w *waiter) follow(ctx context.Context, run *Run, seen func(*Run) bool) (*R
 	clk := w.core.clock
 	ctx, leave := clk.Enter(ctx)
 	defer leave()
+	defer w.stopQueueTimer()
 	seen = w.idleWhile(ctx, seen)
 	deadline := w.deadlineFrom(clk.Now())
 	schedule := newPollSchedule(w.cfg.pollInterval, w.cfg.maxPollInterval, clk)
@@ -316,15 +338,40 @@ func (w *waiter) idleWhile(ctx context.Context, seen func(*Run) bool) func(*Run)
 	}
 }
 
-// queued returns what a poll does when it has to wait for a poller: it
-// waits until the wait's deadline at most, idle on the clock (on a virtual
-// clock, time may move on meanwhile, as it does in real time).
-func (w *waiter) queued(ctx context.Context, deadline time.Time) func() (context.Context, func()) {
-	return func() (context.Context, func()) {
-		clk := w.core.clock
-		qctx, cancel := clk.WithTimeout(ctx, deadline.Sub(clk.Now()), ErrWaitTimeout)
-		resume := clk.Idle(ctx) // after the timer is set: time cannot skip it
-		return qctx, func() { resume(); cancel() }
+// queued is what a poll does when it has to wait for a poller (called with
+// the pollers' lock held): it waits until the wait's deadline at most,
+// idle on the clock (on a virtual clock, time may move on meanwhile, as it
+// does in real time).
+//
+// On the real clock one timer bounds the waiting of all the wait's polls:
+// a timer that fires when no poll waits does nothing there. On a virtual
+// clock each waiting has a timer of its own, set only while the poll
+// waits: a timer of a call that fires wakes the call, which would stop
+// virtual time while the wait does something else (runs the caller's
+// loop body, say).
+func (w *waiter) queued() (context.Context, func()) {
+	clk := w.core.clock
+	if w.qctx == nil {
+		w.qctx, w.qcancel = clk.WithTimeout(w.pctx, w.req.deadline.Sub(clk.Now()), ErrWaitTimeout)
+	}
+	w.resume = clk.Idle(w.pctx) // after the timer is set: time cannot skip it
+	return w.qctx, w.endQueued
+}
+
+// queuedEnds ends a poll's waiting for a poller (with the pollers' lock
+// held).
+func (w *waiter) queuedEnds() {
+	w.resume()
+	if w.core.clock != clock.Real {
+		w.stopQueueTimer()
+	}
+}
+
+// stopQueueTimer releases the timer of queued polls, if any.
+func (w *waiter) stopQueueTimer() {
+	if w.qctx != nil {
+		w.qcancel()
+		w.qctx, w.qcancel = nil, nil
 	}
 }
 
@@ -333,15 +380,13 @@ func (w *waiter) queued(ctx context.Context, deadline time.Time) func() (context
 // free one until the deadline at most, and then for the client's pace
 // (pace.go): a pause after a 429, WithPollRate.
 func (w *waiter) poll(ctx context.Context, deadline time.Time) (*Run, error) {
-	r := &request{method: http.MethodGet, path: w.path, deadline: deadline, noRetry: true}
-	run := new(Run)
-	var err error
-	fetch := func() {
-		if err = w.core.pace(ctx, r, deadline); err == nil {
-			err = w.core.do(ctx, r, run)
-		}
-	}
-	if !w.core.pollers.run(fetch, w.polled, w.queued(ctx, deadline)) {
+	r := &w.req
+	r.deadline = deadline
+	w.pctx, w.got, w.err = ctx, new(Run), nil
+	ran := w.core.pollers.run(&w.job)
+	run, err := w.got, w.err
+	w.pctx, w.got, w.err = nil, nil, nil
+	if !ran {
 		if ctx.Err() != nil {
 			return nil, errCanceled(r, ctx.Err())
 		}
@@ -354,6 +399,14 @@ func (w *waiter) poll(ctx context.Context, deadline time.Time) (*Run, error) {
 		return nil, errMalformed(r, fmt.Sprintf("malformed response: the answer is about run %q, not %q", run.ID, w.runID), nil)
 	}
 	return run, nil
+}
+
+// fetch is the poll itself, run on a poller.
+func (w *waiter) fetch() {
+	r := &w.req
+	if w.err = w.core.pace(w.pctx, r, r.deadline); w.err == nil {
+		w.err = w.core.do(w.pctx, r, w.got)
+	}
 }
 
 // timeout is the error of a wait whose time ran out.

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -387,4 +391,63 @@ func TestUnknownStatusShownSafely(t *testing.T) {
 	assert.Less(t, len(te.LastStatus), 100, "cut short")
 	assert.NotContains(t, logs.String(), testKey)
 	assert.NotContains(t, logs.String(), "\nlevel=ERROR msg=forged", "no forged log line")
+}
+
+// TestQueuedPollsOnTheRealClock runs waits on the real clock (the time of a
+// synctest bubble) with more polls than pollers, so that most polls wait
+// in the queue, where one timer per wait bounds them all: every wait ends
+// with its run after the same polls, and a wait whose deadline passes in
+// the queue ends with a *TimeoutError, its poll never sent.
+func TestQueuedPollsOnTheRealClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		polls := map[string]int{}
+		rt := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			id := strings.Split(strings.TrimPrefix(req.URL.Path, "/v1/runs/"), "/")[0]
+			mu.Lock()
+			polls[id]++
+			n := polls[id]
+			mu.Unlock()
+			time.Sleep(time.Second) // the server's latency
+			status := "running"
+			if n == 3 && id != "never" {
+				status = "done"
+			}
+			body := fmt.Sprintf(`{"id":%q,"recipe_id":"r","status":%q}`, id, status)
+			return &http.Response{StatusCode: 200, Proto: "HTTP/1.1", ProtoMajor: 1, Header: http.Header{"Content-Type": {"application/json"}},
+				Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: req}, nil
+		})
+		c, err := NewClient(WithHTTPClient(&http.Client{Transport: rt}), WithAPIKey("sk_test_0123456789"), WithBaseURL("https://api.test/v1"))
+		require.NoError(t, err)
+		const waits = 200 // over the 63 pollers a client without a cap has over HTTP/1.1
+		var wg sync.WaitGroup
+		errs := make([]error, waits)
+		for i := range waits {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				run, err := c.Runs.Wait(context.Background(), fmt.Sprint("run", i), WithPollInterval(time.Second))
+				if err == nil && run.Status != StatusDone {
+					err = fmt.Errorf("run %s is %s", run.ID, run.Status)
+				}
+				errs[i] = err
+			}()
+		}
+		synctest.Wait() // every wait is polling or queued
+		start := time.Now()
+		_, err = c.Runs.Wait(context.Background(), "never", WithTimeout(1500*time.Millisecond), WithPollInterval(time.Second))
+		var te *TimeoutError
+		require.ErrorAs(t, err, &te)
+		assert.Equal(t, 1500*time.Millisecond, time.Since(start), "the deadline ends the queued poll's waiting")
+		wg.Wait()
+		for _, err := range errs {
+			require.NoError(t, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		assert.Zero(t, polls["never"], "the queued poll was never sent")
+		for i := range waits {
+			assert.Equal(t, 3, polls[fmt.Sprint("run", i)])
+		}
+	})
 }

@@ -49,7 +49,7 @@ func (pp *pollProbe) start(ctx context.Context, i int, end func()) {
 			pp.mu.Unlock()
 		}
 		queued := func() (context.Context, func()) { return ctx, end }
-		ran := pp.p.run(poll, make(chan struct{}, 1), queued)
+		ran := pp.p.run(&pollJob{poll: poll, done: make(chan struct{}, 1), queued: queued})
 		pp.mu.Lock()
 		pp.ran[i] = ran
 		pp.mu.Unlock()

@@ -1,7 +1,6 @@
 package stewai
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"net/http"
@@ -172,21 +171,64 @@ const h2PollStreams = 64
 // pollers runs the polls of waits on a bounded number of goroutines.
 type pollers struct {
 	mu      sync.Mutex
-	h1      int       // the bound over HTTP/1.1
-	running int       // pollers running
-	queue   list.List // of *pollJob, waiting for a poller
+	h1      int      // the bound over HTTP/1.1
+	running int      // pollers running
+	queue   jobQueue // waiting for a poller
 	// limit is how many polls may run at once now. It changes under mu,
 	// and is read without it by answered's fast path: most answers come
 	// over the protocol the last one did, and change nothing.
 	limit atomic.Int64
 }
 
-// pollJob is one poll to run and the channel its end is told on.
+// pollJob is one poll to run, as its wait describes it. A wait has one,
+// reused from poll to poll: its polls never overlap.
 type pollJob struct {
-	poll   func()
-	done   chan<- struct{}
-	resume func() // ends the job's waiting (its idling on the clock)
-	taken  bool   // a poller has it; set under pollers.mu
+	poll func()
+	// done, with room for one, is told when poll has run.
+	done chan struct{}
+	// queued is called, with pollers.mu held, only when the poll has to
+	// wait for a poller: it returns the context that bounds the waiting,
+	// and end, called (with pollers.mu held) when the waiting ends.
+	queued func() (ctx context.Context, end func())
+
+	resume     func() // end, while the job waits
+	taken      bool   // a poller has it; set under pollers.mu
+	prev, next *pollJob
+}
+
+// jobQueue is a FIFO of jobs, linked through the jobs themselves: queueing
+// a poll allocates nothing.
+type jobQueue struct {
+	head, tail *pollJob
+	n          int
+}
+
+func (q *jobQueue) Len() int { return q.n }
+
+func (q *jobQueue) pushBack(j *pollJob) {
+	j.prev, j.next = q.tail, nil
+	if q.tail == nil {
+		q.head = j
+	} else {
+		q.tail.next = j
+	}
+	q.tail = j
+	q.n++
+}
+
+func (q *jobQueue) remove(j *pollJob) {
+	if j.prev == nil {
+		q.head = j.next
+	} else {
+		j.prev.next = j.next
+	}
+	if j.next == nil {
+		q.tail = j.prev
+	} else {
+		j.next.prev = j.prev
+	}
+	j.prev, j.next = nil, nil
+	q.n--
 }
 
 // newPollers returns pollers for a transport that allows conns connections.
@@ -235,47 +277,45 @@ func (p *pollers) bound() int { return int(p.limit.Load()) }
 
 // take removes the first waiting job from the queue. p.mu is held.
 func (p *pollers) take() *pollJob {
-	job := p.queue.Remove(p.queue.Front()).(*pollJob)
+	job := p.queue.head
+	p.queue.remove(job)
 	job.taken = true
 	job.resume() // awake before it runs: no time passes in the handover
 	return job
 }
 
-// run runs poll on a poller and returns once it has run. done is the
-// caller's channel, with room for one, reused from poll to poll. run
-// returns false, without running poll, when ctx ends before a poller is
-// free. Only when it has to wait for one, queued is called: it returns the
-// context that bounds the waiting, and end, called when the waiting ends,
-// with p.mu held.
-func (p *pollers) run(poll func(), done chan struct{}, queued func() (ctx context.Context, end func())) bool {
-	job := &pollJob{poll: poll, done: done}
+// run runs job.poll on a poller and returns once it has run. It returns
+// false, without running it, when the context job.queued gave ends before
+// a poller is free.
+func (p *pollers) run(job *pollJob) bool {
+	job.taken = false
 	p.mu.Lock()
 	if p.running < p.bound() && p.queue.Len() == 0 {
 		p.running++
 		job.taken = true
 		p.mu.Unlock()
 		go p.work(job)
-		<-done
+		<-job.done
 		return true
 	}
-	ctx, end := queued()
+	ctx, end := job.queued()
 	job.resume = end
-	e := p.queue.PushBack(job)
+	p.queue.pushBack(job)
 	p.mu.Unlock()
 	select {
-	case <-done:
+	case <-job.done:
 		return true
 	case <-ctx.Done():
 	}
 	p.mu.Lock()
 	if !job.taken {
-		p.queue.Remove(e)
+		p.queue.remove(job)
 		job.resume()
 		p.mu.Unlock()
 		return false
 	}
 	p.mu.Unlock()
-	<-done // a poller took it as ctx ended: it runs, and ends soon
+	<-job.done // a poller took it as ctx ended: it runs, and ends soon
 	return true
 }
 
