@@ -125,8 +125,11 @@ func (e *env) report(what string, start time.Time) error {
 	if e.proto == "h2" {
 		n = conns["tls"]
 	}
-	fmt.Printf("%s impl=%s proto=%s conns=%d peak-heap-MiB=%.1f peak-stacks-MiB=%.1f wall=%s\n",
-		what, e.impl, e.proto, n, float64(heap)/(1<<20), float64(stacks)/(1<<20), time.Since(start).Round(time.Millisecond))
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:objects"}, {Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	fmt.Printf("%s impl=%s proto=%s conns=%d peak-heap-MiB=%.1f peak-stacks-MiB=%.1f wall=%s allocs=%d alloc-MiB=%.1f gcs=%d\n",
+		what, e.impl, e.proto, n, float64(heap)/(1<<20), float64(stacks)/(1<<20), time.Since(start).Round(time.Millisecond),
+		s[0].Value.Uint64(), float64(s[1].Value.Uint64())/(1<<20), s[2].Value.Uint64())
 	return nil
 }
 
