@@ -2,6 +2,7 @@ package clock
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 )
@@ -48,7 +49,7 @@ func withDeadline(dog *watchdog, parent context.Context, now time.Time, d time.D
 	c := &deadlineCtx{
 		parent: parent,
 		dog:    dog,
-		due:    int64(now.Sub(dog.epoch) + d),
+		due:    addSaturating(now.Sub(dog.epoch), d),
 		done:   make(chan struct{}),
 		cause:  cause,
 		index:  -1,
@@ -83,6 +84,15 @@ func withDeadline(dog *watchdog, parent context.Context, now time.Time, d time.D
 		}
 	}
 	return c, cancel
+}
+
+// addSaturating is a+b, or the largest duration where that overflows (a
+// timeout of math.MaxInt64 is a deadline that never comes, not one past).
+func addSaturating(a, b time.Duration) int64 {
+	if b > 0 && a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return int64(a + b)
 }
 
 // Deadline is the earlier of c's deadline and its parent's.

@@ -3,6 +3,9 @@ package clock
 import (
 	"context"
 	"errors"
+	"math"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -96,6 +99,15 @@ func TestDeadlinePassesWithItsCause(t *testing.T) {
 	cancel() // after the deadline: changes nothing
 	assert.ErrorIs(t, ctx.Err(), context.DeadlineExceeded)
 	assert.Equal(t, errTimeout, Cause(ctx))
+}
+
+func TestDeadlineOfTheLongestTimeout(t *testing.T) {
+	dog, ft := newDog()
+	ft.advance(time.Hour) // the epoch is behind: its offset plus the timeout overflows
+	ctx, cancel := withDeadline(dog, context.Background(), ft.Now(), math.MaxInt64, errTimeout)
+	defer cancel()
+	ft.advance(24 * time.Hour)
+	assert.False(t, isDone(ctx), "a deadline that never comes, not one past")
 }
 
 func TestDeadlineCancelledFirst(t *testing.T) {
@@ -265,4 +277,42 @@ func TestRealWithTimeout(t *testing.T) {
 		require.True(t, isDone(ctx), "inside a bubble, the deadline is on the bubble's time")
 		assert.Equal(t, errTimeout, Cause(ctx))
 	})
+}
+
+// TestDeadlineCutsARequestInFlight: net/http derives its own context from
+// the request's; when the deadline passes, the request in flight ends, over
+// HTTP/1.1 and over HTTP/2, and the server sees its request cancelled.
+func TestDeadlineCutsARequestInFlight(t *testing.T) {
+	for _, h2 := range []bool{false, true} {
+		arrived, gone := make(chan struct{}), make(chan struct{})
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			close(arrived)
+			<-r.Context().Done() // never answers
+			close(gone)
+		}))
+		srv.EnableHTTP2 = h2
+		srv.StartTLS()
+		dog, ft := newDog()
+		ctx, cancel := withDeadline(dog, context.Background(), ft.Now(), time.Minute, errTimeout)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+		require.NoError(t, err)
+		client := srv.Client()
+		errc := make(chan error, 1)
+		go func() {
+			resp, err := client.Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			errc <- err
+		}()
+		<-arrived
+		ft.advance(time.Minute)
+		err = <-errc
+		assert.ErrorIs(t, err, context.DeadlineExceeded, "h2=%v", h2)
+		assert.Equal(t, errTimeout, Cause(ctx))
+		<-gone
+		cancel()
+		client.CloseIdleConnections()
+		srv.Close()
+	}
 }
