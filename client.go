@@ -352,6 +352,10 @@ func newCore(s *config.Settings) (*core, error) {
 		clock:            s.Clock,
 	}
 	c.closeIdle = closeIdle
+	c.requestTimeoutCtx = c.clock.WithTimeout
+	if _, direct := c.http.Transport.(*http.Transport); direct && c.clock == clock.Real {
+		c.requestTimeoutCtx = clock.RequestTimeout // no code of anyone else's sees the request
+	}
 	c.pollers = newPollers(pollConns(s))
 	c.gate = newRateGate(s.PollRate)
 	return c, nil

@@ -37,6 +37,10 @@ type core struct {
 	maxResponseBytes int64
 	log              *slog.Logger
 	clock            clock.Clock
+	// requestTimeoutCtx bounds an attempt: clock.RequestTimeout when the
+	// request goes straight to net/http's transport on the real clock, the
+	// clock's WithTimeout otherwise.
+	requestTimeoutCtx func(context.Context, time.Duration, error) (context.Context, context.CancelFunc)
 	// pollers run the polls of waits (transport.go).
 	pollers *pollers
 	// paused and gate pace the polls of all waits (pace.go): the pause

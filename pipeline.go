@@ -132,7 +132,7 @@ func (c *core) attempt(ctx context.Context, r *request, attempt int, out any) er
 			return errNoTimeLeft(r)
 		}
 	}
-	actx, cancel, progress := c.attemptContext(ctx, r, timeout)
+	actx, cancel, progress := c.attemptContext(traced(ctx, r), r, timeout)
 	defer cancel()
 	req, err := c.newHTTPRequest(actx, r, progress)
 	if err != nil {
@@ -157,6 +157,19 @@ func (c *core) attempt(ctx context.Context, r *request, attempt int, out any) er
 	return decodeAnswer(r, resp, b, out)
 }
 
+// traced returns the context an attempt of r derives from: for a request
+// with a body, one that notes when the request's headers are written
+// (r.reached, reset here). It sits beneath the attempt's own context: a
+// context with values above the attempt's would make net/http join the
+// attempt's with a goroutine (clock.RequestTimeout).
+func traced(ctx context.Context, r *request) context.Context {
+	if r.body == nil {
+		return ctx
+	}
+	r.reached.Store(false)
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { r.reached.Store(true) }})
+}
+
 // attemptContext returns the context of one attempt, cancelled with
 // ErrRequestTimeout when its timeout passes, and progress, to call as the
 // body is sent. A body that streams is not cut while it makes progress: its
@@ -164,7 +177,7 @@ func (c *core) attempt(ctx context.Context, r *request, attempt int, out any) er
 // answer once it is sent).
 func (c *core) attemptContext(ctx context.Context, r *request, timeout time.Duration) (context.Context, context.CancelFunc, func()) {
 	if r.body == nil || !r.body.streams() {
-		actx, cancel := c.clock.WithTimeout(ctx, timeout, ErrRequestTimeout)
+		actx, cancel := c.requestTimeoutCtx(ctx, timeout, ErrRequestTimeout)
 		return actx, cancel, func() {}
 	}
 	actx, cancel := context.WithCancelCause(ctx)
@@ -241,8 +254,6 @@ func (c *core) newHTTPRequest(ctx context.Context, r *request, progress func()) 
 		if r.body.streams() {
 			rd = progressReader{rd, progress}
 		}
-		r.reached.Store(false)
-		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { r.reached.Store(true) }})
 	}
 	req, err := newRequestAt(ctx, r.method, u, rd)
 	if err != nil {

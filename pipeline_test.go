@@ -279,3 +279,29 @@ func TestReadBounded(t *testing.T) {
 		assert.LessOrEqual(t, int64(cap(b)), tc.limit, "never grown past the limit: %+v", tc)
 	}
 }
+
+// TestAttemptContextFollowsWhoSeesTheRequest: an attempt's context is the
+// real clock's lighter one only when the request goes straight to
+// net/http's transport; with a middleware or a caller's round tripper
+// (which may put it under a context with values), it is the one the
+// context package treats as its own.
+func TestAttemptContextFollowsWhoSeesTheRequest(t *testing.T) {
+	passThrough := func(req *http.Request, next MiddlewareNext) (*http.Response, error) { return next(req) }
+	rt := roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, errors.New("unused") })
+	for _, tc := range []struct {
+		name string
+		opts []Option
+		want string
+	}{
+		{"own transport", nil, "clock.RequestTimeout("},
+		{"caller's *http.Transport", []Option{WithHTTPClient(&http.Client{Transport: &http.Transport{}})}, "clock.RequestTimeout("},
+		{"middleware", []Option{WithMiddleware(passThrough)}, "clock.WithTimeout("},
+		{"caller's round tripper", []Option{WithHTTPClient(&http.Client{Transport: rt})}, "clock.WithTimeout("},
+	} {
+		c, err := NewClient(append([]Option{WithAPIKey("sk_test_0123456789"), WithBaseURL("https://api.test/v1")}, tc.opts...)...)
+		require.NoError(t, err)
+		ctx, cancel := c.core.requestTimeoutCtx(context.Background(), time.Minute, ErrRequestTimeout)
+		assert.True(t, strings.HasPrefix(fmt.Sprint(ctx), tc.want), "%s: %s", tc.name, ctx)
+		cancel()
+	}
+}

@@ -4,23 +4,109 @@ import (
 	"context"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// deadlineCtx is the real clock's WithTimeout: a context cancelled when
-// its deadline passes, when its parent is, or by its cancel function.
+// The real clock's timeouts. context.WithTimeoutCause adds a runtime timer
+// and deletes it for every context; every attempt of every API call makes
+// one, and that was 3-5 % of a call's CPU. Here one watchdog for the whole
+// process keeps every deadline, with one timer set for the earliest and
+// left alone by contexts that end before it: attempts one after another
+// never touch it.
 //
-// It does what context.WithTimeoutCause does at a fraction of the cost,
-// which matters because every attempt of every API call makes one: no
-// runtime timer of its own (one watchdog timer serves every deadline of
-// the process), and no map of children (it implements AfterFunc, which the
-// context package uses instead to cancel the contexts derived from it,
-// such as net/http's for the request).
-type deadlineCtx struct {
-	parent context.Context
-	dog    *watchdog
-	due    int64 // the deadline, in nanoseconds from dog.epoch
-	done   chan struct{}
+// Two kinds of context use it:
+//   - timeoutCtx, what WithTimeout returns: a context.WithCancelCause
+//     context with a deadline, which the context package and net/http
+//     treat as their own wherever it sits (under a middleware's values, say);
+//   - attemptCtx, what RequestTimeout returns, cheaper still for a request
+//     handed straight to net/http's Transport: contexts derived from it
+//     join it through AfterFunc, without the map of children a
+//     *cancelCtx keeps.
+
+// watched is a deadline in a watchdog.
+type watched struct {
+	due   int64 // in nanoseconds from the watchdog's epoch
+	index int32 // in the watchdog's heap (guarded by its mu); -1 when out
+	owner interface{ expire() }
+}
+
+// timeoutCtx is a context.WithCancelCause context cancelled with its
+// timeout's cause when its deadline passes.
+type timeoutCtx struct {
+	context.Context // a context.WithCancelCause of the parent
+	cancel          context.CancelCauseFunc
+	deadline        time.Time
+	timeout         error // the cause when the deadline passes
+	expired         atomic.Bool
+	watched
+}
+
+// withTimeout returns a copy of parent cancelled once d has passed since
+// now on dog's time (Err is then context.DeadlineExceeded and
+// context.Cause is cause), when parent is, or when cancel is called.
+func withTimeout(dog *watchdog, parent context.Context, now time.Time, d time.Duration, cause error) (context.Context, context.CancelFunc) {
+	inner, cancelCause := context.WithCancelCause(parent)
+	if cause == nil {
+		cause = context.DeadlineExceeded
+	}
+	c := &timeoutCtx{Context: inner, cancel: cancelCause, deadline: now.Add(d), timeout: cause,
+		watched: watched{due: addSaturating(now.Sub(dog.epoch), d), index: -1}}
+	c.owner = c
+	if d <= 0 {
+		c.expire()
+	} else if inner.Err() == nil {
+		dog.add(&c.watched)
+	}
+	return c, func() {
+		dog.remove(&c.watched)
+		cancelCause(context.Canceled)
+	}
+}
+
+// expire ends c as its deadline passing does.
+func (c *timeoutCtx) expire() {
+	if c.Context.Err() == nil {
+		c.expired.Store(true)
+	}
+	c.cancel(c.timeout)
+}
+
+// Deadline is the earlier of c's deadline and its parent's.
+func (c *timeoutCtx) Deadline() (time.Time, bool) {
+	if pd, ok := c.Context.Deadline(); ok && pd.Before(c.deadline) {
+		return pd, true
+	}
+	return c.deadline, true
+}
+
+// Err is context.DeadlineExceeded once the deadline has passed, as for a
+// context of context.WithTimeout; otherwise what ended the context.
+func (c *timeoutCtx) Err() error {
+	err := c.Context.Err()
+	if err != nil && c.expired.Load() && context.Cause(c.Context) == c.timeout {
+		return context.DeadlineExceeded
+	}
+	return err
+}
+
+func (c *timeoutCtx) String() string {
+	return "clock.WithTimeout(deadline " + c.deadline.String() + ")"
+}
+
+// attemptCtx is a context cancelled when its deadline passes, when its
+// parent is, or by its cancel function, made for a request handed straight
+// to net/http's Transport. Contexts derived from it directly join it
+// through AfterFunc; one derived under another context (a value's) would
+// cost the context package a goroutine, which is why only a request that
+// no other code sees uses it. Its cause is read with Cause: context.Cause
+// sees context.DeadlineExceeded. A parent's cancellation reaches it from a
+// goroutine of the context package's (context.AfterFunc).
+type attemptCtx struct {
+	parent   context.Context
+	dog      *watchdog
+	deadline time.Time
+	done     chan struct{}
 
 	mu    sync.Mutex
 	err   error // set once, when done is closed
@@ -31,10 +117,10 @@ type deadlineCtx struct {
 	first  afterFunc
 	more   *[]afterFunc
 	nextID uint32
-	index  int32 // in dog's heap (guarded by dog.mu); -1 when out
 	// stopParent undoes the registration with a parent that can be
 	// cancelled; nil when the parent never is.
 	stopParent func() bool
+	watched
 }
 
 type afterFunc struct {
@@ -42,18 +128,14 @@ type afterFunc struct {
 	f  func()
 }
 
-// withDeadline returns a copy of parent cancelled with cause once d has
-// passed since now, on dog's time (Err is then context.DeadlineExceeded,
-// Cause is cause), when parent is, or when cancel is called.
-func withDeadline(dog *watchdog, parent context.Context, now time.Time, d time.Duration, cause error) (context.Context, context.CancelFunc) {
-	c := &deadlineCtx{
-		parent: parent,
-		dog:    dog,
-		due:    addSaturating(now.Sub(dog.epoch), d),
-		done:   make(chan struct{}),
-		cause:  cause,
-		index:  -1,
+// withAttemptTimeout is withTimeout for an attemptCtx.
+func withAttemptTimeout(dog *watchdog, parent context.Context, now time.Time, d time.Duration, cause error) (context.Context, context.CancelFunc) {
+	if cause == nil {
+		cause = context.DeadlineExceeded
 	}
+	c := &attemptCtx{parent: parent, dog: dog, deadline: now.Add(d), done: make(chan struct{}), cause: cause,
+		watched: watched{due: addSaturating(now.Sub(dog.epoch), d), index: -1}}
+	c.owner = c
 	cancel := func() { c.cancel(context.Canceled, context.Canceled) }
 	pd := parent.Done()
 	if pd != nil {
@@ -65,10 +147,10 @@ func withDeadline(dog *watchdog, parent context.Context, now time.Time, d time.D
 		}
 	}
 	if d <= 0 {
-		c.cancel(context.DeadlineExceeded, cause)
+		c.expire()
 		return c, cancel
 	}
-	dog.add(c)
+	dog.add(&c.watched)
 	if pd != nil {
 		// Registered last: from here on a cancelled parent cancels c,
 		// which leaves the watchdog.
@@ -86,38 +168,35 @@ func withDeadline(dog *watchdog, parent context.Context, now time.Time, d time.D
 	return c, cancel
 }
 
-// addSaturating is a+b, or the largest duration where that overflows (a
-// timeout of math.MaxInt64 is a deadline that never comes, not one past).
-func addSaturating(a, b time.Duration) int64 {
-	if b > 0 && a > math.MaxInt64-b {
-		return math.MaxInt64
-	}
-	return int64(a + b)
+// expire ends c as its deadline passing does.
+func (c *attemptCtx) expire() { c.cancel(context.DeadlineExceeded, nil) }
+
+func (c *attemptCtx) String() string {
+	return "clock.RequestTimeout(deadline " + c.deadline.String() + ")"
 }
 
 // Deadline is the earlier of c's deadline and its parent's.
-func (c *deadlineCtx) Deadline() (time.Time, bool) {
-	own := c.dog.epoch.Add(time.Duration(c.due))
-	if pd, ok := c.parent.Deadline(); ok && pd.Before(own) {
+func (c *attemptCtx) Deadline() (time.Time, bool) {
+	if pd, ok := c.parent.Deadline(); ok && pd.Before(c.deadline) {
 		return pd, true
 	}
-	return own, true
+	return c.deadline, true
 }
 
-func (c *deadlineCtx) Done() <-chan struct{} { return c.done }
+func (c *attemptCtx) Done() <-chan struct{} { return c.done }
 
-func (c *deadlineCtx) Err() error {
+func (c *attemptCtx) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.err
 }
 
-func (c *deadlineCtx) Value(key any) any { return c.parent.Value(key) }
+func (c *attemptCtx) Value(key any) any { return c.parent.Value(key) }
 
 // AfterFunc calls f, in a goroutine of its own, once c is done (at once if
 // it is already), unless stop is called first. The context package calls
 // it to cancel the contexts derived from c.
-func (c *deadlineCtx) AfterFunc(f func()) (stop func() bool) {
+func (c *attemptCtx) AfterFunc(f func()) (stop func() bool) {
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()
@@ -140,7 +219,7 @@ func (c *deadlineCtx) AfterFunc(f func()) (stop func() bool) {
 
 // stopFunc unregisters the function AfterFunc registered as id, and
 // reports whether it had neither run nor been stopped.
-func (c *deadlineCtx) stopFunc(id uint32) bool {
+func (c *attemptCtx) stopFunc(id uint32) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.first.id == id {
@@ -162,7 +241,7 @@ func (c *deadlineCtx) stopFunc(id uint32) bool {
 // cancel ends c with err (what Err returns) and cause (what Cause
 // returns; nil for the timeout's), unless it has ended already: it closes done, leaves the
 // watchdog and the parent, and starts the functions given to AfterFunc.
-func (c *deadlineCtx) cancel(err, cause error) {
+func (c *attemptCtx) cancel(err, cause error) {
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()
@@ -176,9 +255,7 @@ func (c *deadlineCtx) cancel(err, cause error) {
 	c.first, c.more, c.stopParent = afterFunc{}, nil, nil
 	close(c.done)
 	c.mu.Unlock()
-	if c.dog != nil {
-		c.dog.remove(c)
-	}
+	c.dog.remove(&c.watched)
 	if stop != nil {
 		stop()
 	}
@@ -192,10 +269,10 @@ func (c *deadlineCtx) cancel(err, cause error) {
 	}
 }
 
-// Cause is context.Cause for the contexts of every Clock's WithTimeout:
-// once the time given has passed, the cause given.
+// Cause is context.Cause, and for a context of RequestTimeout the cause
+// its deadline passing gave it.
 func Cause(ctx context.Context) error {
-	if c, ok := ctx.(*deadlineCtx); ok {
+	if c, ok := ctx.(*attemptCtx); ok {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if c.err == nil {
@@ -206,13 +283,22 @@ func Cause(ctx context.Context) error {
 	return context.Cause(ctx)
 }
 
+// addSaturating is a+b, or the largest duration where that overflows (a
+// timeout of math.MaxInt64 is a deadline that never comes, not one past).
+func addSaturating(a, b time.Duration) int64 {
+	if b > 0 && a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return int64(a + b)
+}
+
 // realDog is the watchdog of the real clock's deadlines.
 var realDog = newWatchdog(time.Now, func(d time.Duration, f func()) timer { return time.AfterFunc(d, f) })
 
 // timer is the part of *time.Timer a watchdog uses.
 type timer interface{ Reset(time.Duration) bool }
 
-// watchdog cancels deadlineCtxs whose deadline has passed, with one
+// watchdog ends the contexts whose deadline has passed, with one
 // runtime timer for all of them, set for the earliest deadline. The timer
 // is not moved when the earliest context ends before it: it fires, finds
 // nothing due, and is set for the next deadline. Contexts made one after
@@ -224,7 +310,7 @@ type watchdog struct {
 	epoch     time.Time                         // deadlines count from it
 
 	mu    sync.Mutex
-	due   []*deadlineCtx // a heap: the earliest deadline first
+	due   []*watched // a heap: the earliest deadline first
 	timer timer
 	armed bool
 	at    int64 // when timer fires, from epoch, if armed
@@ -237,7 +323,7 @@ func newWatchdog(now func() time.Time, afterFunc func(time.Duration, func()) tim
 // since is the watchdog's time now, in nanoseconds from its epoch.
 func (w *watchdog) since() int64 { return int64(w.now().Sub(w.epoch)) }
 
-func (w *watchdog) add(c *deadlineCtx) {
+func (w *watchdog) add(c *watched) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	c.index = int32(len(w.due))
@@ -255,7 +341,7 @@ func (w *watchdog) add(c *deadlineCtx) {
 	w.armed, w.at = true, c.due
 }
 
-func (w *watchdog) remove(c *deadlineCtx) {
+func (w *watchdog) remove(c *watched) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if i := int(c.index); i >= 0 {
@@ -266,7 +352,7 @@ func (w *watchdog) remove(c *deadlineCtx) {
 // fire cancels the contexts whose deadline has passed and sets the timer
 // for the next one.
 func (w *watchdog) fire() {
-	var expired []*deadlineCtx
+	var expired []*watched
 	w.mu.Lock()
 	now := w.since()
 	for len(w.due) > 0 && w.due[0].due <= now {
@@ -280,7 +366,7 @@ func (w *watchdog) fire() {
 	}
 	w.mu.Unlock()
 	for _, c := range expired {
-		c.cancel(context.DeadlineExceeded, nil) // nil: the timeout's cause
+		c.owner.expire()
 	}
 }
 

@@ -3,9 +3,11 @@ package clock
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -79,7 +81,25 @@ func isDone(ctx context.Context) bool {
 	}
 }
 
-func TestDeadlinePassesWithItsCause(t *testing.T) {
+// kinds are the two contexts of the watchdog: WithTimeout's and
+// RequestTimeout's. Each test holds for both unless it says otherwise.
+var kinds = []struct {
+	name string
+	make func(*watchdog, context.Context, time.Time, time.Duration, error) (context.Context, context.CancelFunc)
+}{{"WithTimeout", withTimeout}, {"RequestTimeout", withAttemptTimeout}}
+
+// forKinds runs test for each kind.
+func forKinds(t *testing.T, test func(*testing.T, deadlineFunc)) {
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) { test(t, k.make) })
+	}
+}
+
+type deadlineFunc = func(*watchdog, context.Context, time.Time, time.Duration, error) (context.Context, context.CancelFunc)
+
+func TestDeadlinePassesWithItsCause(t *testing.T) { forKinds(t, testDeadlinePassesWithItsCause) }
+
+func testDeadlinePassesWithItsCause(t *testing.T, withDeadline deadlineFunc) {
 	dog, ft := newDog()
 	ctx, cancel := withDeadline(dog, context.Background(), ft.Now(), 5*time.Second, errTimeout)
 	defer cancel()
@@ -101,7 +121,9 @@ func TestDeadlinePassesWithItsCause(t *testing.T) {
 	assert.Equal(t, errTimeout, Cause(ctx))
 }
 
-func TestDeadlineOfTheLongestTimeout(t *testing.T) {
+func TestDeadlineOfTheLongestTimeout(t *testing.T) { forKinds(t, testDeadlineOfTheLongestTimeout) }
+
+func testDeadlineOfTheLongestTimeout(t *testing.T, withDeadline deadlineFunc) {
 	dog, ft := newDog()
 	ft.advance(time.Hour) // the epoch is behind: its offset plus the timeout overflows
 	ctx, cancel := withDeadline(dog, context.Background(), ft.Now(), math.MaxInt64, errTimeout)
@@ -110,7 +132,9 @@ func TestDeadlineOfTheLongestTimeout(t *testing.T) {
 	assert.False(t, isDone(ctx), "a deadline that never comes, not one past")
 }
 
-func TestDeadlineCancelledFirst(t *testing.T) {
+func TestDeadlineCancelledFirst(t *testing.T) { forKinds(t, testDeadlineCancelledFirst) }
+
+func testDeadlineCancelledFirst(t *testing.T, withDeadline deadlineFunc) {
 	dog, ft := newDog()
 	ctx, cancel := withDeadline(dog, context.Background(), ft.Now(), time.Second, errTimeout)
 	cancel()
@@ -122,18 +146,21 @@ func TestDeadlineCancelledFirst(t *testing.T) {
 	assert.ErrorIs(t, ctx.Err(), context.Canceled, "its deadline passing later changes nothing")
 }
 
-func TestDeadlineEndsWithItsParent(t *testing.T) {
+func TestDeadlineEndsWithItsParent(t *testing.T) { forKinds(t, testDeadlineEndsWithItsParent) }
+
+func testDeadlineEndsWithItsParent(t *testing.T, withDeadline deadlineFunc) {
 	dog, ft := newDog()
 	parentErr := errors.New("caller gone")
 	parent, cancelParent := context.WithCancelCause(context.Background())
 	ctx, cancel := withDeadline(dog, parent, ft.Now(), time.Minute, errTimeout)
 	defer cancel()
 	cancelParent(parentErr)
-	<-ctx.Done()
+	<-ctx.Done() // at once for WithTimeout's; from a goroutine for RequestTimeout's
 	assert.ErrorIs(t, ctx.Err(), context.Canceled)
 	assert.Equal(t, parentErr, Cause(ctx))
+	cancel()
 	dog.mu.Lock()
-	assert.Empty(t, dog.due, "a context ended by its parent leaves the watchdog")
+	assert.Empty(t, dog.due, "out of the watchdog once cancelled")
 	dog.mu.Unlock()
 
 	// A parent already done, or no time at all, end it at once.
@@ -150,6 +177,10 @@ func TestDeadlineEndsWithItsParent(t *testing.T) {
 }
 
 func TestDeadlineKeepsTheParentsValuesAndEarlierDeadline(t *testing.T) {
+	forKinds(t, testDeadlineKeepsTheParentsValuesAndEarlierDeadline)
+}
+
+func testDeadlineKeepsTheParentsValuesAndEarlierDeadline(t *testing.T, withDeadline deadlineFunc) {
 	type key struct{}
 	dog, ft := newDog()
 	parent, cancelParent := context.WithDeadline(context.WithValue(context.Background(), key{}, "v"), ft.Now().Add(time.Second))
@@ -164,7 +195,9 @@ func TestDeadlineKeepsTheParentsValuesAndEarlierDeadline(t *testing.T) {
 // TestDeadlineEndsWhatDerivesFromIt: contexts derived with the context
 // package (as net/http derives one for each request), and functions
 // given to context.AfterFunc, end with it; a stopped one is not called.
-func TestDeadlineEndsWhatDerivesFromIt(t *testing.T) {
+func TestDeadlineEndsWhatDerivesFromIt(t *testing.T) { forKinds(t, testDeadlineEndsWhatDerivesFromIt) }
+
+func testDeadlineEndsWhatDerivesFromIt(t *testing.T, withDeadline deadlineFunc) {
 	dog, ft := newDog()
 	ctx, cancel := withDeadline(dog, context.Background(), ft.Now(), time.Second, errTimeout)
 	defer cancel()
@@ -181,11 +214,13 @@ func TestDeadlineEndsWhatDerivesFromIt(t *testing.T) {
 	assert.True(t, isDone(left))
 
 	ft.advance(time.Second)
-	<-child.Done()
+	<-child.Done() // at once for WithTimeout's; from a goroutine for RequestTimeout's
 	<-grandchild.Done()
 	<-called
-	assert.ErrorIs(t, child.Err(), context.DeadlineExceeded)
-	assert.ErrorIs(t, grandchild.Err(), context.DeadlineExceeded)
+	if _, light := ctx.(*attemptCtx); !light {
+		assert.Equal(t, errTimeout, context.Cause(child), "the cause reaches what derives from it")
+		assert.Equal(t, errTimeout, context.Cause(grandchild))
+	}
 	assert.False(t, stop(), "stopping after the end stops nothing")
 
 	// Registered once ctx is done: called at once.
@@ -194,10 +229,36 @@ func TestDeadlineEndsWhatDerivesFromIt(t *testing.T) {
 	<-late
 }
 
+// TestDeadlineUnderValuesJoinsWithoutAGoroutine: under a context that
+// carries a value (a middleware's, say), a context derived from
+// WithTimeout's (as net/http derives one for each request) is found by the
+// context package as one of its own: no goroutine per derived context.
+// (RequestTimeout's is for requests that no such code sees.)
+func TestDeadlineUnderValuesJoinsWithoutAGoroutine(t *testing.T) {
+	type key struct{}
+	dog, ft := newDog()
+	ctx, cancel := withTimeout(dog, context.Background(), ft.Now(), time.Minute, errTimeout)
+	defer cancel()
+	valued := context.WithValue(ctx, key{}, "v")
+	before := runtime.NumGoroutine()
+	var cancels []context.CancelFunc
+	for range 100 {
+		_, c := context.WithCancel(valued)
+		cancels = append(cancels, c)
+	}
+	assert.Less(t, runtime.NumGoroutine()-before, 10, "no goroutine per derived context")
+	for _, c := range cancels {
+		c()
+	}
+	assert.Contains(t, fmt.Sprint(ctx), "clock.WithTimeout", "printed without reading its state unguarded")
+}
+
 // TestWatchdogOrder: deadlines pass in their order whatever the order they
 // were set in, and contexts made one after another with the same timeout
 // (the pipeline's attempts) never move the timer.
-func TestWatchdogOrder(t *testing.T) {
+func TestWatchdogOrder(t *testing.T) { forKinds(t, testWatchdogOrder) }
+
+func testWatchdogOrder(t *testing.T, withDeadline deadlineFunc) {
 	dog, ft := newDog()
 	var ctxs []context.Context
 	for _, d := range []time.Duration{3, 1, 2} {
@@ -231,7 +292,9 @@ func TestWatchdogOrder(t *testing.T) {
 // TestWatchdogConcurrent makes, cancels and expires contexts from many
 // goroutines at once (run with -race): every one ends, with the right
 // error, and the watchdog is left empty.
-func TestWatchdogConcurrent(t *testing.T) {
+func TestWatchdogConcurrent(t *testing.T) { forKinds(t, testWatchdogConcurrent) }
+
+func testWatchdogConcurrent(t *testing.T, withDeadline deadlineFunc) {
 	dog, ft := newDog()
 	var wg sync.WaitGroup
 	for g := range 8 {
@@ -262,15 +325,20 @@ func TestWatchdogConcurrent(t *testing.T) {
 
 func TestRealWithTimeout(t *testing.T) {
 	ctx, cancel := Real.WithTimeout(context.Background(), time.Hour, errTimeout)
-	_, ok := ctx.(*deadlineCtx)
+	_, ok := ctx.(*timeoutCtx)
 	assert.True(t, ok, "outside a synctest bubble, the watchdog's context")
+	cancel()
+	assert.ErrorIs(t, ctx.Err(), context.Canceled)
+	ctx, cancel = RequestTimeout(context.Background(), time.Hour, errTimeout)
+	_, ok = ctx.(*attemptCtx)
+	assert.True(t, ok)
 	cancel()
 	assert.ErrorIs(t, ctx.Err(), context.Canceled)
 
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := Real.WithTimeout(context.Background(), time.Second, errTimeout)
 		defer cancel()
-		_, ok := ctx.(*deadlineCtx)
+		_, ok := ctx.(*timeoutCtx)
 		assert.False(t, ok, "inside a bubble, context.WithTimeoutCause")
 		time.Sleep(time.Second) // the bubble's time
 		synctest.Wait()
@@ -282,7 +350,9 @@ func TestRealWithTimeout(t *testing.T) {
 // TestDeadlineCutsARequestInFlight: net/http derives its own context from
 // the request's; when the deadline passes, the request in flight ends, over
 // HTTP/1.1 and over HTTP/2, and the server sees its request cancelled.
-func TestDeadlineCutsARequestInFlight(t *testing.T) {
+func TestDeadlineCutsARequestInFlight(t *testing.T) { forKinds(t, testDeadlineCutsARequestInFlight) }
+
+func testDeadlineCutsARequestInFlight(t *testing.T, withDeadline deadlineFunc) {
 	for _, h2 := range []bool{false, true} {
 		arrived, gone := make(chan struct{}), make(chan struct{})
 		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -308,7 +378,7 @@ func TestDeadlineCutsARequestInFlight(t *testing.T) {
 		<-arrived
 		ft.advance(time.Minute)
 		err = <-errc
-		assert.ErrorIs(t, err, context.DeadlineExceeded, "h2=%v", h2)
+		assert.True(t, errors.Is(err, errTimeout) || errors.Is(err, context.DeadlineExceeded), "h2=%v: %v", h2, err)
 		assert.Equal(t, errTimeout, Cause(ctx))
 		<-gone
 		cancel()
