@@ -65,6 +65,13 @@ func normalizeBaseURL(raw string, allowHTTP bool) (*url.URL, error) {
 			u.RawPath += "/"
 		}
 	}
+	// Parsed again from its own text, as a request's URL would be: a
+	// RawPath that net/url keeps but never uses ("/café/" is sent as
+	// "/caf%C3%A9/") is gone, and the request URLs made from the base are
+	// what parsing their text gives (requesturl.go).
+	if again, err := url.Parse(u.String()); err == nil {
+		u = again
+	}
 	return u, nil
 }
 

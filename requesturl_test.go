@@ -33,6 +33,8 @@ func TestRequestURLIsWhatParsingGives(t *testing.T) {
 		"https://api.example.com:/v1",          // empty port
 		"https://api.example.com/a%2Fb/v1",     // a base path with an escape: RawPath
 		"https://api.example.com/caf%C3%A9/v1", // escaped, but in its usual form
+		"https://api.example.com/café/v1",      // a RawPath net/url keeps but never uses
+		"https://api.example.com/a|b/v1",
 	}
 	paths := []string{"runs/01JRUN/", "runs/", "runs/a%2Fb/", "runs/%E2%9C%93/steps/", "recipes/x/execution-contract/",
 		"storage/upload/", "a;b/", "a,b/", "runs/a$b/", "runs/a+b/", "runs/~x_y-z.1/"}
