@@ -33,6 +33,18 @@ func FuzzRunUnmarshal(f *testing.F) {
 		}
 		_ = r.Status.IsTerminal()
 		_ = r.validate()
+		// Decoded strictly or not, a run is what the lenient reading gives.
+		var lenient Run
+		if isNull(data) {
+			return
+		}
+		if err := lenient.decodeLenient(data); err != nil {
+			t.Fatalf("decoded, but the lenient reading refuses it: %v", err)
+		}
+		if r.ID != lenient.ID || r.RecipeID != lenient.RecipeID || r.Status != lenient.Status ||
+			r.DurationMS != lenient.DurationMS || !r.CreatedAt.Equal(lenient.CreatedAt) {
+			t.Fatalf("decoded %+v, the lenient reading %+v", r, lenient)
+		}
 	})
 }
 

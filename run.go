@@ -41,15 +41,16 @@ func (r *Run) decodeRaw(b []byte, owned bool) error {
 	if isNull(b) {
 		return nil
 	}
-	var w struct {
-		ID         string      `json:"id"`
-		RecipeID   string      `json:"recipe_id"`
-		Status     string      `json:"status"` // a plain string: decoded without looking for methods
-		CreatedAt  lenientTime `json:"created_at"`
-		DurationMS lenientInt  `json:"duration_ms"`
-	}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
+	// A well-formed run decodes strictly, straight into r, as any struct
+	// does; only one that the strict decoding refuses (a time that is not
+	// RFC 3339, a duration sent as a string) is decoded again, leniently.
+	was := *r
+	*r = Run{}
+	if err := json.Unmarshal(b, (*plainRun)(r)); err != nil {
+		if err := r.decodeLenient(b); err != nil {
+			*r = was
+			return err
+		}
 	}
 	raw := trimJSONSpace(b)
 	if owned {
@@ -57,8 +58,28 @@ func (r *Run) decodeRaw(b []byte, owned bool) error {
 	} else {
 		raw = bytes.Clone(raw)
 	}
-	*r = Run{ID: w.ID, RecipeID: w.RecipeID, Status: Status(w.Status), CreatedAt: w.CreatedAt.t,
-		DurationMS: int64(w.DurationMS), Raw: raw}
+	r.Raw = raw
+	return nil
+}
+
+// plainRun is Run without its methods: encoding/json decodes it field by
+// field.
+type plainRun Run
+
+// decodeLenient decodes the fields of a run, reading created_at and
+// duration_ms leniently.
+func (r *Run) decodeLenient(b []byte) error {
+	var w struct {
+		ID         string      `json:"id"`
+		RecipeID   string      `json:"recipe_id"`
+		Status     Status      `json:"status"`
+		CreatedAt  lenientTime `json:"created_at"`
+		DurationMS lenientInt  `json:"duration_ms"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*r = Run{ID: w.ID, RecipeID: w.RecipeID, Status: w.Status, CreatedAt: w.CreatedAt.t, DurationMS: int64(w.DurationMS)}
 	return nil
 }
 
