@@ -176,7 +176,6 @@ func (s *RunsService) Watch(ctx context.Context, runID string, opts ...WaitOptio
 type waiter struct {
 	core  *core
 	runID string
-	path  string
 	cfg   waitConfig
 	// deadline, when set, ends the wait instead of its timeout from its
 	// start: the waits of WaitAll and WaitEach share one.
@@ -222,7 +221,7 @@ func newWaiter(c *core, runID string, cfg waitConfig) (*waiter, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &waiter{core: c, runID: runID, path: path, cfg: cfg,
+	w := &waiter{core: c, runID: runID, cfg: cfg,
 		req: request{method: http.MethodGet, path: path, noRetry: true}}
 	w.job = pollJob{poll: w.fetch, done: make(chan struct{}, 1), queued: w.queued}
 	w.endQueued = w.queuedEnds

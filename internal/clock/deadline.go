@@ -31,6 +31,20 @@ type watched struct {
 	owner interface{ expire() }
 }
 
+// newWatched is the deadline d after now, on dog's time.
+func newWatched(dog *watchdog, now time.Time, d time.Duration) watched {
+	return watched{due: addSaturating(now.Sub(dog.epoch), d), index: -1}
+}
+
+// orDeadlineExceeded is the cause of a timeout: cause, or, when none was
+// given, context.DeadlineExceeded.
+func orDeadlineExceeded(cause error) error {
+	if cause == nil {
+		return context.DeadlineExceeded
+	}
+	return cause
+}
+
 // timeoutCtx is a context.WithCancelCause context cancelled with its
 // timeout's cause when its deadline passes.
 type timeoutCtx struct {
@@ -47,11 +61,8 @@ type timeoutCtx struct {
 // context.Cause is cause), when parent is, or when cancel is called.
 func withTimeout(dog *watchdog, parent context.Context, now time.Time, d time.Duration, cause error) (context.Context, context.CancelFunc) {
 	inner, cancelCause := context.WithCancelCause(parent)
-	if cause == nil {
-		cause = context.DeadlineExceeded
-	}
-	c := &timeoutCtx{Context: inner, cancel: cancelCause, deadline: now.Add(d), timeout: cause,
-		watched: watched{due: addSaturating(now.Sub(dog.epoch), d), index: -1}}
+	c := &timeoutCtx{Context: inner, cancel: cancelCause, deadline: now.Add(d),
+		timeout: orDeadlineExceeded(cause), watched: newWatched(dog, now, d)}
 	c.owner = c
 	if d <= 0 {
 		c.expire()
@@ -130,11 +141,8 @@ type afterFunc struct {
 
 // withAttemptTimeout is withTimeout for an attemptCtx.
 func withAttemptTimeout(dog *watchdog, parent context.Context, now time.Time, d time.Duration, cause error) (context.Context, context.CancelFunc) {
-	if cause == nil {
-		cause = context.DeadlineExceeded
-	}
-	c := &attemptCtx{parent: parent, dog: dog, deadline: now.Add(d), done: make(chan struct{}), cause: cause,
-		watched: watched{due: addSaturating(now.Sub(dog.epoch), d), index: -1}}
+	c := &attemptCtx{parent: parent, dog: dog, deadline: now.Add(d), done: make(chan struct{}),
+		cause: orDeadlineExceeded(cause), watched: newWatched(dog, now, d)}
 	c.owner = c
 	cancel := func() { c.cancel(context.Canceled, context.Canceled) }
 	pd := parent.Done()
@@ -238,9 +246,10 @@ func (c *attemptCtx) stopFunc(id uint32) bool {
 	return false
 }
 
-// cancel ends c with err (what Err returns) and cause (what Cause
-// returns; nil for the timeout's), unless it has ended already: it closes done, leaves the
-// watchdog and the parent, and starts the functions given to AfterFunc.
+// cancel ends c with err (what Err returns) and cause (what Cause returns;
+// nil for the timeout's), unless it has ended already: it closes done,
+// leaves the watchdog and the parent, and starts the functions given to
+// AfterFunc.
 func (c *attemptCtx) cancel(err, cause error) {
 	c.mu.Lock()
 	if c.err != nil {
